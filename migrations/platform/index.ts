@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126001300_tenant } from './Migration20261126001300_tenant';
+
+/**
+ * Platform migrations in the order they run. `npm run migrate:create -- --platform`
+ * writes a new file and appends it here; never edit one that has shipped.
+ */
+export const platformMigrations: MigrationObject[] = [
+  { name: 'Migration20261126001300_tenant', class: Migration20261126001300_tenant },
+];

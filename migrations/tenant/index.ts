@@ -1,0 +1,12 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126001300_audit_event } from './Migration20261126001300_audit_event';
+
+/**
+ * Tenant migrations in the order they run, applied to every `tenant_<id>` schema
+ * by the tenant schema migrator (never by MikroORM's own migrator). Statements
+ * run with `SET LOCAL search_path` set to the tenant schema, so write them
+ * unqualified. `npm run migrate:create -- --tenant` appends here.
+ */
+export const tenantMigrations: MigrationObject[] = [
+  { name: 'Migration20261126001300_audit_event', class: Migration20261126001300_audit_event },
+];

@@ -1,0 +1,53 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule, AppModuleOptions } from './app.module';
+import { requestIdFor } from './common/http/request-id';
+import { AppConfig } from './config/app-config';
+import { setupOpenApi } from './openapi';
+
+/** The Fastify adapter with our limits and request ids. */
+export function createAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    genReqId: requestIdFor,
+    // Keep-alive connections get `503 Connection: close` once closing starts.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+}
+
+/**
+ * Everything done to a freshly created application before it serves; shared
+ * by `main.ts`, the OpenAPI writer and the e2e harness so they all run the
+ * same pipeline.
+ */
+export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix('v1', { exclude: ['health', 'health/{*path}'] });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      void reply.header('x-request-id', request.id);
+      done();
+    });
+  setupOpenApi(app);
+  await app.init();
+  return app;
+}
+
+/** Builds the HTTP application (initialised, not yet listening). */
+export async function createApp(
+  config: AppConfig,
+  options: AppModuleOptions = {},
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options),
+    createAdapter(config),
+    {
+      bufferLogs: true,
+    },
+  );
+  return configureApp(app);
+}

@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ClsModule, ClsService } from 'nestjs-cls';
+import { LoggerModule } from 'nestjs-pino';
+import { ClockModule } from './common/clock';
+import { ProblemFilter } from './common/errors/problem.filter';
+import { createValidationPipe } from './common/http/validation';
+import { RequestStore } from './common/request-store';
+import { AppConfig } from './config/app-config';
+import { APP_CONFIG, ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { OrmOverrides } from './database/orm.config';
+import { HealthModule } from './health/health.module';
+import { loggerParams } from './observability/logging';
+import { TenancyModule } from './tenancy/tenancy.module';
+
+export interface AppModuleOptions {
+  orm?: OrmOverrides;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        // First: every later middleware, guard and handler runs inside this context.
+        ClsModule.forRoot({
+          global: true,
+          middleware: {
+            mount: true,
+            generateId: true,
+            idGenerator: (req: IncomingMessage & { id?: string }) => req.id,
+            setup: (cls: ClsService<RequestStore>, req: IncomingMessage) =>
+              cls.set('ip', req.socket?.remoteAddress),
+          },
+        }),
+        ConfigModule.forRoot(config),
+        LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: loggerParams }),
+        ClockModule,
+        DatabaseModule.forRoot(options.orm),
+        HealthModule,
+        TenancyModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from '../app.module';
+import { AppConfig, loadConfig } from '../config/app-config';
+import { ConfigError } from '../config/config.error';
+import { DatabaseServer, openDatabaseServer, withDatabaseUrl } from '../database/database-server';
+
+export interface CliApp {
+  app: INestApplicationContext;
+  config: AppConfig;
+  database: DatabaseServer;
+}
+
+/**
+ * Runs a command-line task inside the same modules as the server (no HTTP),
+ * against `DATABASE_URL` or the embedded database, and always cleans up.
+ */
+export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const database = await openDatabaseServer(config);
+  let code = 1;
+  let app: INestApplicationContext | undefined;
+  try {
+    app = await NestFactory.createApplicationContext(
+      AppModule.forRoot(withDatabaseUrl(config, database.url)),
+      {
+        bufferLogs: true,
+      },
+    );
+    app.useLogger(app.get(Logger));
+    code = await task({ app, config, database });
+  } catch (error) {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  } finally {
+    await app?.close().catch(() => undefined);
+    await database.stop();
+  }
+  process.exit(code);
+}

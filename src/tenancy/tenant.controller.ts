@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Patch } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from '../common/http/api-problem';
+import { TenantDto, UpdateTenantDto } from './dtos/tenant.dto';
+import { TenantScoped } from './tenant-scoped.decorator';
+import { TenantService } from './tenant.service';
+
+@ApiTags('tenancy')
+@TenantScoped()
+@Controller('tenant')
+export class TenantController {
+  constructor(private readonly tenants: TenantService) {}
+
+  @Get()
+  @ApiOperation({ operationId: 'getTenant', summary: 'The current organisation' })
+  @ApiOkResponse({ type: TenantDto })
+  get(): Promise<TenantDto> {
+    return this.tenants.getCurrent();
+  }
+
+  @Patch()
+  @ApiOperation({
+    operationId: 'updateTenant',
+    summary: 'Change the current organisation (audited)',
+  })
+  @ApiOkResponse({ type: TenantDto })
+  @ApiProblems(415, 413)
+  update(@Body() body: UpdateTenantDto): Promise<TenantDto> {
+    return this.tenants.updateCurrent(body);
+  }
+}
