@@ -34,7 +34,7 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       transformIgnorePatterns,
-      roots: ['<rootDir>/src'],
+      roots: ['<rootDir>/src', '<rootDir>/test/unit'],
       testMatch: ['**/*.spec.ts'],
     },
     {
