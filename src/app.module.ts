@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
+import type { DestinationStream } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
 import { ClockModule } from './common/clock';
 import { ProblemFilter } from './common/errors/problem.filter';
@@ -17,6 +18,8 @@ import { TenancyModule } from './tenancy/tenancy.module';
 
 export interface AppModuleOptions {
   orm?: OrmOverrides;
+  /** Where log lines go (default stdout); tests capture them. */
+  logDestination?: DestinationStream;
 }
 
 @Module({})
@@ -37,7 +40,10 @@ export class AppModule {
           },
         }),
         ConfigModule.forRoot(config),
-        LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: loggerParams }),
+        LoggerModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (c: AppConfig) => loggerParams(c, options.logDestination),
+        }),
         ClockModule,
         DatabaseModule.forRoot(options.orm),
         HealthModule,

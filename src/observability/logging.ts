@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { RequestMethod } from '@nestjs/common';
 import { ClsServiceManager } from 'nestjs-cls';
 import type { Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import type { Options } from 'pino-http';
 import { AppConfig } from '../config/app-config';
 import { RequestStore } from '../common/request-store';
 
@@ -33,31 +35,31 @@ export const REDACTED_PATHS = [
 ];
 
 /** pino / pino-http settings: JSON lines with the request id and tenant id on each. */
-export function loggerParams(config: AppConfig): Params {
+export function loggerParams(config: AppConfig, destination?: DestinationStream): Params {
+  const options: Options = {
+    level: config.log.level,
+    genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? 'unknown',
+    customAttributeKeys: { reqId: 'requestId' },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Tenant id from the request context, on every line logged while serving it.
+    mixin: () => {
+      const cls = ClsServiceManager.getClsService<RequestStore>();
+      const tenant = cls.isActive() ? cls.get('tenant') : undefined;
+      return tenant ? { tenantId: tenant.id } : {};
+    },
+    customLogLevel: (_req, res, error) =>
+      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+    serializers: {
+      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+        method: req.method,
+        url: req.url,
+        remoteAddress: req.remoteAddress,
+      }),
+    },
+  };
   return {
     forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: {
-      level: config.log.level,
-      genReqId: (req: IncomingMessage) =>
-        (req as IncomingMessage & { id?: string }).id ?? 'unknown',
-      customAttributeKeys: { reqId: 'requestId' },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      // Tenant id from the request context, on every line logged while serving it.
-      mixin: () => {
-        const cls = ClsServiceManager.getClsService<RequestStore>();
-        const tenant = cls.isActive() ? cls.get('tenant') : undefined;
-        return tenant ? { tenantId: tenant.id } : {};
-      },
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-      serializers: {
-        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-          method: req.method,
-          url: req.url,
-          remoteAddress: req.remoteAddress,
-        }),
-      },
-    },
+    pinoHttp: destination ? [options, destination] : options,
   };
 }
