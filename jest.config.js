@@ -46,7 +46,7 @@ module.exports = {
       testMatch: ['**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      setupFiles: ['reflect-metadata'],
+      setupFiles: ['<rootDir>/test/support/setup-file.ts'],
       testTimeout: 60_000,
     },
   ],

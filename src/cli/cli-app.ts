@@ -20,7 +20,8 @@ export interface CliApp {
 export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<void> {
   let config: AppConfig;
   try {
-    config = loadConfig();
+    // Commands print their own progress; the framework's start-up chatter is noise here.
+    config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Type } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -29,6 +30,8 @@ export interface TestAppOptions extends AppModuleOptions {
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
   /** An existing database instead of a fresh one (the caller drops it). */
   database?: TestDatabase;
+  /** Test-only controllers mounted beside the real ones. */
+  controllers?: Type[];
 }
 
 export function testConfig(env: Record<string, string> = {}): AppConfig {
@@ -44,7 +47,10 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.database ?? (await createTestDatabase());
   const config = withDatabaseUrl(testConfig(options.env), db.url);
-  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, options)] });
+  let builder = Test.createTestingModule({
+    imports: [AppModule.forRoot(config, options)],
+    controllers: options.controllers ?? [],
+  });
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
   const app = await configureApp(
