@@ -42,7 +42,8 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
       path: join(PROJECT_ROOT, 'migrations/platform'),
       pathTs: join(PROJECT_ROOT, 'migrations/platform'),
       migrationsList: platformMigrations,
-      snapshotName: '.snapshot-platform',
+      // migrate:create diffs against a scratch database at the current head, not a snapshot file.
+      snapshot: false,
       emit: 'ts',
       allOrNothing: true,
       silent: true,
