@@ -28,6 +28,8 @@ const transformIgnorePatterns = [
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: process.env.JEST_WORKERS ?? '50%',
+  // e2e files start servers and databases; a project-level testTimeout is ignored.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -47,7 +49,6 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFiles: ['<rootDir>/test/support/setup-file.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

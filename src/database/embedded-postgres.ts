@@ -85,17 +85,37 @@ async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
 
 /**
  * A server killed hard (SIGKILL, OOM, a closed laptop) leaves its PostgreSQL
- * child running and holding the data directory. Stop it (fast shutdown: roll
- * back, no data loss) so that this start can take the directory over.
+ * child running and holding the data directory. If its parent is gone, stop
+ * it (fast shutdown: roll back, no data loss) so this start can take over; if
+ * another live process still owns it, refuse rather than pull the database
+ * from under a running server.
  */
 async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const owner = parentPid(pid);
+  if (owner !== undefined && owner > 1 && owner !== process.pid && isAlive(owner)) {
+    throw new Error(
+      `${dataDir} is in use by PostgreSQL pid ${pid}, started by process ${owner}: ` +
+        'is another Groundwork server running? Stop it, or set DATA_DIR or DATABASE_URL.',
+    );
+  }
   process.kill(pid, 'SIGINT');
   for (let waited = 0; waited < 30_000 && isAlive(pid); waited += 50) await sleep(50);
   if (isAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) still holds ${dataDir}`);
+}
+
+/** The parent of `pid` (Linux /proc); undefined where that cannot be read. */
+function parentPid(pid: number): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {

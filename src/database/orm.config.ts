@@ -29,6 +29,16 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
     entities: ENTITIES,
     discovery: { requireEntitiesArray: true, disableDynamicFileAccess: true },
     pool: { min: 0, max: config.database.poolMax },
+    driverOptions: {
+      // Give up on a connection attempt or a pool wait instead of hanging a
+      // request (or a shutdown) behind an unreachable database.
+      acquireConnectionTimeout: 10_000,
+      connection: {
+        connectionTimeoutMillis: 5_000,
+        application_name: 'groundwork',
+        ssl: sslFromUrl(url.reveal()),
+      },
+    },
     forceUtcTimezone: true,
     // A tenant entity used through an EntityManager without a schema must fail,
     // never silently run against the global context.
@@ -54,4 +64,22 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
       : (line: string) => process.stdout.write(`${line}\n`),
     colors: false,
   });
+}
+
+/**
+ * MikroORM reads only host, port, user, password and database from the URL;
+ * `sslmode` (as managed PostgreSQL services hand it out) is honoured here.
+ */
+export function sslFromUrl(url: string): false | { rejectUnauthorized: boolean } {
+  const mode = new URL(url).searchParams.get('sslmode');
+  switch (mode) {
+    case 'require':
+    case 'prefer':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+    case 'verify-full':
+      return { rejectUnauthorized: true };
+    default:
+      return false;
+  }
 }

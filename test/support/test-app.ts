@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Type } from '@nestjs/common';
+import { Provider, Type } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -30,8 +30,9 @@ export interface TestAppOptions extends AppModuleOptions {
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
   /** An existing database instead of a fresh one (the caller drops it). */
   database?: TestDatabase;
-  /** Test-only controllers mounted beside the real ones. */
+  /** Test-only controllers and providers mounted beside the real ones. */
   controllers?: Type[];
+  providers?: Provider[];
 }
 
 export function testConfig(env: Record<string, string> = {}): AppConfig {
@@ -50,6 +51,7 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
   let builder = Test.createTestingModule({
     imports: [AppModule.forRoot(config, options)],
     controllers: options.controllers ?? [],
+    providers: options.providers ?? [],
   });
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
