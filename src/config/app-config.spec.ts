@@ -1,0 +1,558 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inspect } from 'node:util';
+import { EnvError } from 'envalid';
+import { AppConfig, loadConfig, parseEncryptionKeys } from './app-config';
+import { ConfigError } from './config.error';
+
+const KEY_A = Buffer.alloc(32, 1).toString('base64');
+const KEY_B = Buffer.alloc(32, 2).toString('base64');
+const JWT = 'j'.repeat(32);
+const KEYS = `k1:${KEY_A}`;
+
+let dataDir: string;
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'groundwork-config-'));
+});
+
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Loads with a temporary data folder so no test ever writes into the repository. */
+const load = (env: NodeJS.ProcessEnv = {}): AppConfig => loadConfig({ DATA_DIR: dataDir, ...env });
+
+/** The problems a failing load reports; fails the test when the load succeeds. */
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+/** The single problem line reported for one variable. */
+function problemFor(name: string, env: NodeJS.ProcessEnv): string {
+  const lines = problemsOf(env).filter((line) => line.startsWith(`${name}: `));
+  expect(lines).toHaveLength(1);
+  return lines[0];
+}
+
+const secretsFile = (): string => join(dataDir, 'secrets.json');
+const readSecretsFile = (): Record<string, string> =>
+  JSON.parse(readFileSync(secretsFile(), 'utf8')) as Record<string, string>;
+
+describe('loadConfig defaults', () => {
+  it('fills every setting with its documented default when the environment is empty', () => {
+    const config = load({ JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS });
+
+    expect(config.env).toBe('development');
+    expect(config.dataDir).toBe(dataDir);
+    expect(config.http).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      publicUrl: 'http://localhost:3000',
+      bodyLimitBytes: 1024 * 1024,
+      shutdownDelayMs: 0,
+    });
+    expect(config.log).toEqual({ level: 'info' });
+    expect(config.database).toEqual({
+      url: undefined,
+      poolMax: 10,
+      migrateOnStart: true,
+      migrationConcurrency: 4,
+      healthTimeoutMs: 2000,
+    });
+  });
+
+  it('derives the default PUBLIC_URL from PORT', () => {
+    const config = load({ PORT: '8081', JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS });
+
+    expect(config.http.port).toBe(8081);
+    expect(config.http.publicUrl).toBe('http://localhost:8081');
+  });
+
+  it('uses an explicit PUBLIC_URL without its trailing slash', () => {
+    const config = load({
+      PUBLIC_URL: 'https://app.example.com/',
+      JWT_SECRET: JWT,
+      DATA_ENCRYPTION_KEYS: KEYS,
+    });
+
+    expect(config.http.publicUrl).toBe('https://app.example.com');
+  });
+
+  it('resolves a relative DATA_DIR against the working directory', () => {
+    const config = loadConfig({
+      DATA_DIR: 'some/relative/dir',
+      JWT_SECRET: JWT,
+      DATA_ENCRYPTION_KEYS: KEYS,
+    });
+
+    expect(config.dataDir).toBe(resolve(process.cwd(), 'some/relative/dir'));
+  });
+});
+
+describe('loadConfig parsing of valid values', () => {
+  const base = { JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS };
+
+  it.each([
+    ['1mb', 1024 * 1024],
+    ['1MB', 1024 * 1024],
+    ['1 mib', 1024 * 1024],
+    ['256kb', 256 * 1024],
+    ['2KiB', 2048],
+    ['262144', 262144],
+    ['1024b', 1024],
+    ['100mb', 100 * 1024 * 1024],
+  ])('reads BODY_LIMIT=%s as %d bytes', (raw, bytes) => {
+    expect(load({ ...base, BODY_LIMIT: raw }).http.bodyLimitBytes).toBe(bytes);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['on', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    [' Off ', false],
+  ])('reads MIGRATE_ON_START=%j as %s', (raw, value) => {
+    expect(load({ ...base, MIGRATE_ON_START: raw }).database.migrateOnStart).toBe(value);
+  });
+
+  it.each(['1', '65535', ' 443 '])('accepts PORT=%j at or within the bounds', (raw) => {
+    expect(load({ ...base, PORT: raw }).http.port).toBe(Number(raw));
+  });
+
+  it('reads every numeric setting and the log level', () => {
+    const config = load({
+      ...base,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_DELAY_MS: '5000',
+      DATABASE_POOL_MAX: '25',
+      MIGRATION_CONCURRENCY: '8',
+      HEALTH_DB_TIMEOUT_MS: '750',
+    });
+
+    expect(config.env).toBe('test');
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.http.shutdownDelayMs).toBe(5000);
+    expect(config.log.level).toBe('debug');
+    expect(config.database.poolMax).toBe(25);
+    expect(config.database.migrationConcurrency).toBe(8);
+    expect(config.database.healthTimeoutMs).toBe(750);
+  });
+
+  it.each(['postgres://u:p@db:5432/app', 'postgresql://db/app'])(
+    'keeps DATABASE_URL=%s as a Secret',
+    (url) => {
+      const config = load({ ...base, DATABASE_URL: url });
+
+      expect(config.database.url?.reveal()).toBe(url);
+    },
+  );
+});
+
+describe('loadConfig rejections', () => {
+  it.each(['abc', '3000.5', '0x10', '', '-1', '0'])(
+    'rejects PORT=%j naming PORT and what was expected',
+    (raw) => {
+      expect(problemFor('PORT', { PORT: raw })).toBe(
+        `PORT: expected a whole number from 1 to 65535, got "${raw}"`,
+      );
+    },
+  );
+
+  it('rejects PORT=70000 as out of range', () => {
+    expect(problemFor('PORT', { PORT: '70000' })).toBe(
+      'PORT: expected a whole number from 1 to 65535, got "70000"',
+    );
+  });
+
+  it.each(['10gb', '1.5mb', 'lots', '1023', '101mb'])(
+    'rejects BODY_LIMIT=%s naming BODY_LIMIT',
+    (raw) => {
+      expect(problemFor('BODY_LIMIT', { BODY_LIMIT: raw })).toBe(
+        `BODY_LIMIT: expected a size from 1kb to 100mb such as "1mb" or "262144", got "${raw}"`,
+      );
+    },
+  );
+
+  it('rejects MIGRATE_ON_START=maybe naming MIGRATE_ON_START', () => {
+    expect(problemFor('MIGRATE_ON_START', { MIGRATE_ON_START: 'maybe' })).toBe(
+      'MIGRATE_ON_START: expected true or false, got "maybe"',
+    );
+  });
+
+  it('rejects LOG_LEVEL=loud naming LOG_LEVEL and the value', () => {
+    const line = problemFor('LOG_LEVEL', { LOG_LEVEL: 'loud' });
+
+    expect(line).toMatch(/^LOG_LEVEL: /);
+    expect(line).toContain('"loud"');
+  });
+
+  it('rejects an unknown NODE_ENV', () => {
+    expect(problemFor('NODE_ENV', { NODE_ENV: 'staging' })).toContain('"staging"');
+  });
+
+  it.each([
+    ['SHUTDOWN_DELAY_MS', '120001', 'expected a whole number from 0 to 120000, got "120001"'],
+    ['DATABASE_POOL_MAX', '0', 'expected a whole number from 1 to 500, got "0"'],
+    ['MIGRATION_CONCURRENCY', '65', 'expected a whole number from 1 to 64, got "65"'],
+    ['HEALTH_DB_TIMEOUT_MS', '49', 'expected a whole number from 50 to 60000, got "49"'],
+  ])('rejects %s=%s with its own bounds', (name, raw, message) => {
+    expect(problemFor(name, { [name]: raw })).toBe(`${name}: ${message}`);
+  });
+
+  it('rejects a PUBLIC_URL that is not a URL', () => {
+    expect(problemFor('PUBLIC_URL', { PUBLIC_URL: 'app.example.com' })).toBe(
+      'PUBLIC_URL: expected an http(s) URL such as "https://app.example.com", got "app.example.com"',
+    );
+  });
+
+  it('rejects a PUBLIC_URL that is not http(s)', () => {
+    expect(problemFor('PUBLIC_URL', { PUBLIC_URL: 'ftp://files.example.com' })).toBe(
+      'PUBLIC_URL: expected an http(s) URL, got protocol "ftp:"',
+    );
+  });
+
+  it('rejects DATABASE_URL=mysql://x naming DATABASE_URL', () => {
+    expect(problemFor('DATABASE_URL', { DATABASE_URL: 'mysql://x' })).toBe(
+      'DATABASE_URL: expected a URL such as postgres://user:password@host:5432/database',
+    );
+  });
+
+  it.each([
+    'mysql://admin:hunter2-s3cret@db.internal:3306/app',
+    'postgres://admin:hunter2-s3cret@/app',
+    'admin:hunter2-s3cret@db.internal',
+  ])('never echoes the password of a rejected DATABASE_URL (%s)', (url) => {
+    let error: unknown;
+    try {
+      load({ DATABASE_URL: url });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    const configError = error as ConfigError;
+    expect(configError.problems).toEqual([
+      'DATABASE_URL: expected a URL such as postgres://user:password@host:5432/database',
+    ]);
+    expect(configError.message).not.toContain('hunter2');
+    expect(inspect(configError)).not.toContain('hunter2');
+  });
+
+  it('rejects a JWT_SECRET shorter than 32 characters without echoing it', () => {
+    const line = problemFor('JWT_SECRET', { JWT_SECRET: 'short-but-secret-31-characters!' });
+
+    expect(line).toBe('JWT_SECRET: expected at least 32 characters of random data');
+    expect(line).not.toContain('short-but-secret');
+  });
+
+  it('accepts a JWT_SECRET of exactly 32 characters', () => {
+    expect(load({ JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS }).secrets.jwtSecret.reveal()).toBe(
+      JWT,
+    );
+  });
+
+  it('rejects malformed DATA_ENCRYPTION_KEYS without echoing the key material', () => {
+    const line = problemFor('DATA_ENCRYPTION_KEYS', { DATA_ENCRYPTION_KEYS: KEY_A });
+
+    expect(line).toBe(
+      'DATA_ENCRYPTION_KEYS: key 1 must look like "id:base64key" with a 32-byte key (openssl rand -base64 32)',
+    );
+    expect(line).not.toContain(KEY_A);
+  });
+
+  it('rejects DATA_ENCRYPTION_KEYS with a duplicate id', () => {
+    expect(
+      problemFor('DATA_ENCRYPTION_KEYS', { DATA_ENCRYPTION_KEYS: `k1:${KEY_A},k1:${KEY_B}` }),
+    ).toBe('DATA_ENCRYPTION_KEYS: key id "k1" appears twice');
+  });
+
+  it('rejects DATA_ENCRYPTION_KEYS whose second key has the wrong length, naming key 2', () => {
+    const short = Buffer.alloc(16, 3).toString('base64');
+
+    expect(
+      problemFor('DATA_ENCRYPTION_KEYS', { DATA_ENCRYPTION_KEYS: `k1:${KEY_A},k2:${short}` }),
+    ).toMatch(/^DATA_ENCRYPTION_KEYS: key 2 must look like "id:base64key" with a 32-byte key/);
+  });
+
+  it('reports several problems together, one line per variable', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      BODY_LIMIT: '10gb',
+      MIGRATE_ON_START: 'maybe',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+      JWT_SECRET: 'short',
+    });
+
+    expect(problems.map((line) => line.slice(0, line.indexOf(':'))).sort()).toEqual([
+      'BODY_LIMIT',
+      'DATABASE_URL',
+      'JWT_SECRET',
+      'LOG_LEVEL',
+      'MIGRATE_ON_START',
+      'PORT',
+    ]);
+  });
+
+  it('puts every problem line into the error message', () => {
+    let error: unknown;
+    try {
+      load({ PORT: 'abc', LOG_LEVEL: 'loud' });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    const { message, problems, name } = error as ConfigError;
+    expect(name).toBe('ConfigError');
+    expect(message.startsWith('Invalid configuration:\n')).toBe(true);
+    for (const line of problems) expect(message).toContain(`  ${line}`);
+  });
+
+  it('writes no secrets file when the configuration is invalid', () => {
+    problemsOf({ PORT: 'abc' });
+
+    expect(existsSync(secretsFile())).toBe(false);
+  });
+});
+
+describe('loadConfig in production', () => {
+  it('requires JWT_SECRET and DATA_ENCRYPTION_KEYS, naming both', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'JWT_SECRET: is required in production (no secret is generated there)',
+      'DATA_ENCRYPTION_KEYS: is required in production (no secret is generated there)',
+    ]);
+    expect(existsSync(secretsFile())).toBe(false);
+  });
+
+  it('names only the secret that is missing', () => {
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: JWT })).toEqual([
+      'DATA_ENCRYPTION_KEYS: is required in production (no secret is generated there)',
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', DATA_ENCRYPTION_KEYS: KEYS })).toEqual([
+      'JWT_SECRET: is required in production (no secret is generated there)',
+    ]);
+  });
+
+  it('uses the given secrets and writes no secrets file', () => {
+    const config = load({
+      NODE_ENV: 'production',
+      JWT_SECRET: JWT,
+      DATA_ENCRYPTION_KEYS: `k2:${KEY_B},k1:${KEY_A}`,
+    });
+
+    expect(config.env).toBe('production');
+    expect(config.secrets.jwtSecret.reveal()).toBe(JWT);
+    expect(config.secrets.dataEncryptionKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(config.secrets.dataEncryptionKeys[0].key.reveal()).toBe(KEY_B);
+    expect(existsSync(secretsFile())).toBe(false);
+  });
+});
+
+describe('loadConfig secrets outside production', () => {
+  it('generates missing secrets into <DATA_DIR>/secrets.json with mode 0600', () => {
+    const config = load({ NODE_ENV: 'development' });
+
+    expect(statSync(secretsFile()).mode & 0o777).toBe(0o600);
+    const stored = readSecretsFile();
+    expect(Object.keys(stored).sort()).toEqual(['DATA_ENCRYPTION_KEYS', 'JWT_SECRET']);
+    expect(config.secrets.jwtSecret.reveal()).toBe(stored.JWT_SECRET);
+    expect(stored.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(config.secrets.dataEncryptionKeys).toHaveLength(1);
+    const [key] = config.secrets.dataEncryptionKeys;
+    expect(`${key.id}:${key.key.reveal()}`).toBe(stored.DATA_ENCRYPTION_KEYS);
+    expect(Buffer.from(key.key.reveal(), 'base64')).toHaveLength(32);
+  });
+
+  it('returns the same secrets on a second load', () => {
+    const first = load();
+    const second = load();
+
+    expect(second.secrets.jwtSecret.reveal()).toBe(first.secrets.jwtSecret.reveal());
+    expect(second.secrets.dataEncryptionKeys.map((k) => [k.id, k.key.reveal()])).toEqual(
+      first.secrets.dataEncryptionKeys.map((k) => [k.id, k.key.reveal()]),
+    );
+  });
+
+  it('generates different secrets for different data folders', () => {
+    const other = mkdtempSync(join(tmpdir(), 'groundwork-config-'));
+    try {
+      const a = load();
+      const b = loadConfig({ DATA_DIR: other });
+
+      expect(b.secrets.jwtSecret.reveal()).not.toBe(a.secrets.jwtSecret.reveal());
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('also generates secrets when NODE_ENV=test', () => {
+    const config = load({ NODE_ENV: 'test' });
+
+    expect(config.secrets.jwtSecret.reveal()).toBe(readSecretsFile().JWT_SECRET);
+  });
+
+  it('creates a DATA_DIR that does not exist yet', () => {
+    const nested = join(dataDir, 'deep', 'er');
+    const config = loadConfig({ DATA_DIR: nested });
+
+    expect(config.dataDir).toBe(nested);
+    expect(existsSync(join(nested, 'secrets.json'))).toBe(true);
+  });
+
+  it('does not write a provided JWT_SECRET to the file', () => {
+    const config = load({ JWT_SECRET: JWT });
+
+    expect(config.secrets.jwtSecret.reveal()).toBe(JWT);
+    expect(Object.keys(readSecretsFile())).toEqual(['DATA_ENCRYPTION_KEYS']);
+    expect(readFileSync(secretsFile(), 'utf8')).not.toContain(JWT);
+  });
+
+  it('does not write provided DATA_ENCRYPTION_KEYS to the file', () => {
+    const config = load({ DATA_ENCRYPTION_KEYS: KEYS });
+
+    expect(config.secrets.dataEncryptionKeys[0].key.reveal()).toBe(KEY_A);
+    expect(Object.keys(readSecretsFile())).toEqual(['JWT_SECRET']);
+    expect(readFileSync(secretsFile(), 'utf8')).not.toContain(KEY_A);
+  });
+
+  it('writes no file at all when both secrets are provided', () => {
+    load({ JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS });
+
+    expect(existsSync(secretsFile())).toBe(false);
+  });
+
+  it('prefers a provided secret over a previously generated one', () => {
+    const generated = load().secrets.jwtSecret.reveal();
+    const config = load({ JWT_SECRET: JWT });
+
+    expect(generated).not.toBe(JWT);
+    expect(config.secrets.jwtSecret.reveal()).toBe(JWT);
+    expect(readSecretsFile().JWT_SECRET).toBe(generated);
+  });
+
+  it('adds a newly missing secret to an existing file and keeps the one already there', () => {
+    load({ DATA_ENCRYPTION_KEYS: KEYS });
+    const jwt = readSecretsFile().JWT_SECRET;
+
+    const config = load();
+
+    expect(config.secrets.jwtSecret.reveal()).toBe(jwt);
+    expect(Object.keys(readSecretsFile()).sort()).toEqual(['DATA_ENCRYPTION_KEYS', 'JWT_SECRET']);
+  });
+
+  it('refuses to start when the secrets file is unreadable rather than regenerating', () => {
+    writeFileSync(secretsFile(), 'not json');
+
+    expect(() => load()).toThrow(/^Cannot read generated secrets at .*secrets\.json/);
+    expect(readFileSync(secretsFile(), 'utf8')).toBe('not json');
+  });
+
+  it('never shows a secret when the whole configuration is logged', () => {
+    const config = load({ DATABASE_URL: 'postgres://app:db-pa55word@db:5432/app' });
+    const jwt = config.secrets.jwtSecret.reveal();
+    const key = config.secrets.dataEncryptionKeys[0].key.reveal();
+
+    for (const dump of [JSON.stringify(config), inspect(config, { depth: 10 })]) {
+      expect(dump).not.toContain(jwt);
+      expect(dump).not.toContain(key);
+      expect(dump).not.toContain('db-pa55word');
+      expect(dump).toContain('[secret]');
+    }
+  });
+});
+
+describe('parseEncryptionKeys', () => {
+  it('parses one key into its id and a Secret holding the base64 material', () => {
+    const keys = parseEncryptionKeys(`k1:${KEY_A}`);
+
+    expect(keys).toHaveLength(1);
+    expect(keys[0].id).toBe('k1');
+    expect(keys[0].key.reveal()).toBe(KEY_A);
+    expect(String(keys[0].key)).toBe('[secret]');
+  });
+
+  it('keeps the order of the ring, so the first key stays the active one', () => {
+    const keys = parseEncryptionKeys(`new:${KEY_B},old:${KEY_A}`);
+
+    expect(keys.map((k) => k.id)).toEqual(['new', 'old']);
+    expect(keys.map((k) => k.key.reveal())).toEqual([KEY_B, KEY_A]);
+  });
+
+  it('ignores whitespace around entries and empty entries', () => {
+    const keys = parseEncryptionKeys(` k1:${KEY_A} , ,k2:${KEY_B},`);
+
+    expect(keys.map((k) => k.id)).toEqual(['k1', 'k2']);
+  });
+
+  it('accepts ids of 1 to 32 letters, digits, underscores and hyphens', () => {
+    const id = `A_b-9${'x'.repeat(27)}`;
+
+    expect(parseEncryptionKeys(`${id}:${KEY_A}`)[0].id).toBe(id);
+    expect(parseEncryptionKeys(`k:${KEY_A}`)[0].id).toBe('k');
+  });
+
+  it.each(['', ' ', ',', ' , , '])('rejects %j as holding no key', (raw) => {
+    expect(() => parseEncryptionKeys(raw)).toThrow(
+      new EnvError('expected at least one key as "id:base64key"'),
+    );
+  });
+
+  it.each([
+    ['a key without an id', KEY_A],
+    ['an empty id', `:${KEY_A}`],
+    ['an id with a dot', `k.1:${KEY_A}`],
+    ['an id with a space', `k 1:${KEY_A}`],
+    ['an id of 33 characters', `${'k'.repeat(33)}:${KEY_A}`],
+    ['an id without key material', 'k1:'],
+    ['an id alone', 'k1'],
+    ['an extra colon part', `k1:${KEY_A}:extra`],
+    ['a 16-byte key', `k1:${Buffer.alloc(16).toString('base64')}`],
+    ['a 31-byte key', `k1:${Buffer.alloc(31).toString('base64')}`],
+    ['a 33-byte key', `k1:${Buffer.alloc(33).toString('base64')}`],
+  ])('rejects %s', (_label, raw) => {
+    expect(() => parseEncryptionKeys(raw)).toThrow(EnvError);
+    expect(() => parseEncryptionKeys(raw)).toThrow(
+      'key 1 must look like "id:base64key" with a 32-byte key (openssl rand -base64 32)',
+    );
+  });
+
+  it('numbers the offending key from 1 in the message', () => {
+    expect(() => parseEncryptionKeys(`k1:${KEY_A},k2:${KEY_B},k3:tooshort`)).toThrow(
+      /^key 3 must look like/,
+    );
+  });
+
+  it('rejects an id that appears twice', () => {
+    expect(() => parseEncryptionKeys(`k1:${KEY_A},k2:${KEY_B},k1:${KEY_B}`)).toThrow(
+      new EnvError('key id "k1" appears twice'),
+    );
+  });
+
+  it('never puts key material into an error message', () => {
+    const short = Buffer.alloc(20, 7).toString('base64');
+    let message = '';
+    try {
+      parseEncryptionKeys(`k1:${short}`);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+
+    expect(message).not.toBe('');
+    expect(message).not.toContain(short);
+  });
+});
