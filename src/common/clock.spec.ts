@@ -3,6 +3,13 @@ import { Clock, ManualClock, SystemClock } from './clock';
 const START = new Date('2025-01-31T23:59:59.000Z');
 
 describe('ManualClock', () => {
+  it('is not moved by later changes to the Date it was started from', () => {
+    const start = new Date('2026-01-01T00:00:00Z');
+    const clock = new ManualClock(start);
+    start.setUTCFullYear(1999);
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
   it('is a Clock', () => {
     expect(new ManualClock(START)).toBeInstanceOf(Clock);
   });

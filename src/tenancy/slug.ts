@@ -68,13 +68,18 @@ export const RESERVED_SLUGS: ReadonlySet<string> = new Set([
   'www',
 ]);
 
+/** A UUID, dashed or not: `X-Tenant-Id` would read it as an id, never as this slug. */
+const looksLikeAnId = (slug: string): boolean =>
+  /^[0-9a-f]{32}$/.test(slug) ||
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(slug);
+
 export type SlugProblem = 'invalid' | 'reserved';
 
 /** Why a slug cannot be used, or undefined when it can. */
 export function slugProblem(slug: string): SlugProblem | undefined {
   if (!SLUG_PATTERN.test(slug)) return 'invalid';
   // Names that look like a tenant schema or a UUID would be ambiguous with ids.
-  if (RESERVED_SLUGS.has(slug) || slug.startsWith('tenant-') || /^[0-9a-f]{32}$/.test(slug))
+  if (RESERVED_SLUGS.has(slug) || slug.startsWith('tenant-') || looksLikeAnId(slug))
     return 'reserved';
   return undefined;
 }

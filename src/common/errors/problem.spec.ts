@@ -364,7 +364,6 @@ describe('toProblem with unknown errors', () => {
     ['an Error', new Error('connect ECONNREFUSED 10.0.0.5:5432 password=hunter2')],
     ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['a string', 'select * from secrets failed'],
-    ['null', null],
     ['a plain object', { statusCode: 404, message: 'looks like http' }],
   ])('turns %s into a generic 500 internal_error and reports it as unexpected', (_label, error) => {
     const { problem, unexpected } = toProblem(error, REQUEST_ID);
@@ -378,6 +377,25 @@ describe('toProblem with unknown errors', () => {
       requestId: REQUEST_ID,
     });
     expect(unexpected).toBe(error);
+  });
+
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+  ])('still reports something to log when %s is thrown', (label, error) => {
+    const { problem, unexpected } = toProblem(error, REQUEST_ID);
+    expect(problem.code).toBe('internal_error');
+    expect(unexpected).toBeInstanceOf(Error);
+    expect((unexpected as Error).message).toBe(`${label} was thrown`);
+  });
+
+  it('maps an empty JSON body rejected by Fastify to malformed_json', () => {
+    const { problem } = toProblem(
+      new HttpException("Body cannot be empty when content-type is set to 'application/json'", 400),
+      REQUEST_ID,
+    );
+    expect(problem.code).toBe('malformed_json');
+    expect(problem.detail).toBe('The body is empty although Content-Type is application/json.');
   });
 
   it('shows none of the internals of an unknown error', () => {

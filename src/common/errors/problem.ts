@@ -56,7 +56,11 @@ export function toProblem(error: unknown, requestId?: string): ProblemOutcome {
     CommonErrorCode.InternalError,
     'An unexpected error occurred. It has been logged; quote the request id when reporting it.',
   );
-  return { problem: fromDomain(internal), unexpected: error };
+  // Something is always logged, even when `undefined` itself was thrown.
+  return {
+    problem: fromDomain(internal),
+    unexpected: error ?? new Error(`${String(error)} was thrown`),
+  };
 }
 
 /**
@@ -72,7 +76,7 @@ function fromHttpException(error: HttpException): CommonException {
     : typeof raw === 'string'
       ? raw
       : error.message;
-  if (status === 400 && /JSON/.test(message)) {
+  if (status === 400 && /json/i.test(message)) {
     return new CommonException(
       CommonErrorCode.MalformedJson,
       /empty/i.test(message)

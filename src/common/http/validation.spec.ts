@@ -202,6 +202,15 @@ describe('createValidationPipe with UpdateTenantDto', () => {
     expect(result).toEqual({ name: 'Acme Corporation' });
   });
 
+  it('refuses a null name: absent means unchanged, null is not a name', async () => {
+    await expect(
+      createValidationPipe().transform({ name: null }, body(UpdateTenantDto)),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+      extensions: { errors: expect.arrayContaining([expect.objectContaining({ field: 'name' })]) },
+    });
+  });
+
   it('accepts an empty body, as every field is optional', async () => {
     const result: unknown = await createValidationPipe().transform({}, body(UpdateTenantDto));
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { Tenant, TenantStatus } from '../entities/tenant.entity';
 
@@ -36,7 +36,8 @@ export class TenantDto {
 
 export class UpdateTenantDto {
   @ApiPropertyOptional({ example: 'Acme Corporation', minLength: 1, maxLength: 200 })
-  @IsOptional()
+  // Absent means "unchanged"; null is not a name and must fail validation.
+  @ValidateIf((_dto, value) => value !== undefined)
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @MinLength(1)
