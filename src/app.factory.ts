@@ -18,6 +18,12 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
 }
 
 /**
+ * Nest's body parsers are off: they would add form-encoded bodies. The API
+ * speaks JSON only; anything else gets a 415 problem.
+ */
+export const APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
+
+/**
  * Everything done to a freshly created application before it serves; shared
  * by `main.ts`, the OpenAPI writer and the e2e harness so they all run the
  * same pipeline.
@@ -25,13 +31,14 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
 export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix('v1', { exclude: ['health', 'health/{*path}'] });
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => {
-      void reply.header('x-request-id', request.id);
-      done();
-    });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Fastify parses text/plain by default; a JSON API refuses it (415) rather
+  // than validating a string.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
   setupOpenApi(app);
   await app.init();
   return app;
@@ -45,9 +52,7 @@ export async function createApp(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options),
     createAdapter(config),
-    {
-      bufferLogs: true,
-    },
+    APP_OPTIONS,
   );
   return configureApp(app);
 }

@@ -331,8 +331,11 @@ describe('loadConfig rejections', () => {
 });
 
 describe('loadConfig in production', () => {
-  it('requires JWT_SECRET and DATA_ENCRYPTION_KEYS, naming both', () => {
+  const DB = 'postgres://app:pw@db.internal:5432/groundwork';
+
+  it('requires DATABASE_URL, JWT_SECRET and DATA_ENCRYPTION_KEYS, naming each', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'DATABASE_URL: is required in production',
       'JWT_SECRET: is required in production (no secret is generated there)',
       'DATA_ENCRYPTION_KEYS: is required in production (no secret is generated there)',
     ]);
@@ -340,17 +343,18 @@ describe('loadConfig in production', () => {
   });
 
   it('names only the secret that is missing', () => {
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: JWT })).toEqual([
+    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: DB, JWT_SECRET: JWT })).toEqual([
       'DATA_ENCRYPTION_KEYS: is required in production (no secret is generated there)',
     ]);
-    expect(problemsOf({ NODE_ENV: 'production', DATA_ENCRYPTION_KEYS: KEYS })).toEqual([
-      'JWT_SECRET: is required in production (no secret is generated there)',
-    ]);
+    expect(
+      problemsOf({ NODE_ENV: 'production', DATABASE_URL: DB, DATA_ENCRYPTION_KEYS: KEYS }),
+    ).toEqual(['JWT_SECRET: is required in production (no secret is generated there)']);
   });
 
   it('uses the given secrets and writes no secrets file', () => {
     const config = load({
       NODE_ENV: 'production',
+      DATABASE_URL: DB,
       JWT_SECRET: JWT,
       DATA_ENCRYPTION_KEYS: `k2:${KEY_B},k1:${KEY_A}`,
     });
@@ -360,6 +364,12 @@ describe('loadConfig in production', () => {
     expect(config.secrets.dataEncryptionKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
     expect(config.secrets.dataEncryptionKeys[0].key.reveal()).toBe(KEY_B);
     expect(existsSync(secretsFile())).toBe(false);
+  });
+
+  it('needs no embedded database: only DATABASE_URL is missing when the secrets are given', () => {
+    expect(
+      problemsOf({ NODE_ENV: 'production', JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS }),
+    ).toEqual(['DATABASE_URL: is required in production']);
   });
 });
 

@@ -169,10 +169,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
   const production = env.NODE_ENV === 'production';
   const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(process.cwd(), env.DATA_DIR);
   const missing = SECRET_NAMES.filter((name) => !env[name]);
-  if (production && missing.length > 0) {
-    throw new ConfigError(
-      missing.map((name) => `${name}: is required in production (no secret is generated there)`),
+  if (production) {
+    const problems = missing.map(
+      (name) => `${name}: is required in production (no secret is generated there)`,
     );
+    // The embedded database is a development convenience (and not in the production image).
+    if (!env.DATABASE_URL) problems.unshift('DATABASE_URL: is required in production');
+    if (problems.length > 0) throw new ConfigError(problems);
   }
   const generated = loadOrCreateDevSecrets(dataDir, missing);
   const secret = (name: GeneratedSecretName): string => env[name] ?? generated[name]!;

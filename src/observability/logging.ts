@@ -39,7 +39,8 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream)
   const options: Options = {
     level: config.log.level,
     genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? 'unknown',
-    customAttributeKeys: { reqId: 'requestId' },
+    // On the request-completed line and on every line logged while serving it.
+    customProps: (req) => ({ requestId: (req as IncomingMessage & { id?: string }).id }),
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     // Tenant id from the request context, on every line logged while serving it.
     mixin: () => {

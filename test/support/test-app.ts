@@ -7,7 +7,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { AppModule, AppModuleOptions } from '../../src/app.module';
-import { configureApp, createAdapter } from '../../src/app.factory';
+import { APP_OPTIONS, configureApp, createAdapter } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { withDatabaseUrl } from '../../src/database/database-server';
 import { createTestDatabase, TestDatabase } from './database';
@@ -56,9 +56,7 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
   const app = await configureApp(
-    moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config), {
-      bufferLogs: true,
-    }),
+    moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config), APP_OPTIONS),
   );
   await app.getHttpAdapter().getInstance().ready();
   const orm = app.get(MikroORM);
