@@ -1,5 +1,5 @@
 import { INestApplication } from '@nestjs/common';
-import { Logger } from 'nestjs-pino';
+import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from './config/app-config';
 import { PlatformMigrator } from './database/platform-migrator';
@@ -8,7 +8,7 @@ import { TenantMigrationService } from './tenancy/tenant-migration.service';
 
 /** Platform migrations, then every tenant schema that is behind. */
 export async function migrateOnStart(app: INestApplication, config: AppConfig): Promise<void> {
-  const logger = app.get(Logger);
+  const logger = new Logger('Migrations');
   const applied = await app.get(PlatformMigrator).up();
   if (applied.length > 0) logger.log({ applied }, 'Platform migrations applied');
   const report = await app

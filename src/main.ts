@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from 'nestjs-pino';
+import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig, loadConfig } from './config/app-config';
 import { ConfigError } from './config/config.error';
@@ -26,7 +26,9 @@ async function main(): Promise<void> {
       throw error;
     },
   );
-  const logger = app.get(Logger);
+  // Nest's Logger (backed by pino once the app is up) appends its context, so
+  // `log(object, message)` keeps the message as the message.
+  const logger = new Logger('Groundwork');
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

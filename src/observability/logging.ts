@@ -50,7 +50,16 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream)
     },
     customLogLevel: (_req, res, error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+    // Probes every few seconds would drown the log. Middleware sees a url
+    // relative to its mount point; originalUrl is the one the client sent.
+    autoLogging: {
+      ignore: (req) =>
+        (
+          (req as IncomingMessage & { originalUrl?: string }).originalUrl ??
+          req.url ??
+          ''
+        ).startsWith('/health'),
+    },
     serializers: {
       req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
         method: req.method,
