@@ -1,23 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
-import { AppConfig, loadConfig } from './config/app-config';
-import { ConfigError } from './config/config.error';
+import { describeError, loadConfigOrExit } from './common/entrypoint';
 import { openDatabaseServer, withDatabaseUrl } from './database/database-server';
 import { migrateOnStart, shutDown } from './lifecycle';
 
 async function main(): Promise<void> {
   const started = performance.now();
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
 
   const database = await openDatabaseServer(config);
   const app = await createApp(withDatabaseUrl(config, database.url)).catch(
@@ -73,8 +63,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `Groundwork failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  process.stderr.write(`Groundwork failed to start: ${describeError(error)}\n`);
   process.exit(1);
 });

@@ -3,9 +3,9 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
-import { AppConfig, loadConfig } from '../config/app-config';
-import { ConfigError } from '../config/config.error';
+import { AppConfig } from '../config/app-config';
 import { DatabaseServer, openDatabaseServer, withDatabaseUrl } from '../database/database-server';
+import { describeError, loadConfigOrExit } from '../common/entrypoint';
 
 export interface CliApp {
   app: INestApplicationContext;
@@ -18,17 +18,8 @@ export interface CliApp {
  * against `DATABASE_URL` or the embedded database, and always cleans up.
  */
 export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<void> {
-  let config: AppConfig;
-  try {
-    // Commands print their own progress; the framework's start-up chatter is noise here.
-    config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  // Commands print their own progress; the framework's start-up chatter is noise here.
+  const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
   const database = await openDatabaseServer(config);
   let code = 1;
   let app: INestApplicationContext | undefined;
@@ -42,9 +33,7 @@ export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<vo
     app.useLogger(app.get(Logger));
     code = await task({ app, config, database });
   } catch (error) {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(`${describeError(error)}\n`);
   } finally {
     await app?.close().catch(() => undefined);
     await database.stop();

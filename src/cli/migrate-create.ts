@@ -8,12 +8,12 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { tenantMigrations } from '../../migrations/tenant';
 import { PROJECT_ROOT } from '../common/paths';
-import { loadConfig } from '../config/app-config';
 import { ensureDatabase, openDatabaseServer, withDatabaseUrl } from '../database/database-server';
 import { buildOrmOptions } from '../database/orm.config';
 import { PlatformMigrator } from '../database/platform-migrator';
 import { platformSchemaDiff, SchemaDiff, tenantSchemaDiff } from '../database/schema-diff';
 import { TenantSchemaMigrator } from '../database/tenant-schema-migrator';
+import { loadConfigOrExit, runMain } from '../common/entrypoint';
 
 const USAGE = `Usage: npm run migrate:create -- (--platform | --tenant) [--name add_invoices] [--blank]
 
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const kind = values.platform ? 'platform' : 'tenant';
   const name = (values.name ?? (values.blank ? 'manual' : 'schema')).replace(/[^A-Za-z0-9_]/g, '_');
 
-  const config = loadConfig();
+  const config = loadConfigOrExit();
   const server = await openDatabaseServer(config);
   // A scratch database migrated to the current head: the diff is exactly what is new.
   const scratch = `groundwork_scratch_${randomBytes(4).toString('hex')}`;
@@ -124,18 +124,10 @@ ${sql(diff.down)}
   source = source.replace(
     new RegExp(`(export const ${listName}: MigrationObject\\[\\] = \\[)([\\s\\S]*?)(\\];)`),
     (_m, open: string, body: string, close: string) =>
-      `${open}${body.trimEnd()}${body.trim() ? '' : ''}\n  { name: '${className}', class: ${className} },\n${close}`,
+      `${open}${body.trimEnd()}\n  { name: '${className}', class: ${className} },\n${close}`,
   );
   writeFileSync(index, source);
   return join('migrations', kind, `${className}.ts`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import { loadConfig } from '../config/app-config';
 import { withDatabaseUrl } from '../database/database-server';
 import { buildOpenApiDocument, stableStringify } from '../openapi';
+import { runMain } from '../common/entrypoint';
 
 /**
  * Writes `openapi.json` from the controllers' decorators (`npm run openapi`),
@@ -50,12 +51,4 @@ async function main(): Promise<number> {
   return 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain(main);
