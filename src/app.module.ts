@@ -15,6 +15,7 @@ import { OrmOverrides } from './database/orm.config';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './observability/logging';
 import { TenancyModule } from './tenancy/tenancy.module';
+import { NotificationsModule } from './notifications/notifications.module';
 
 export interface AppModuleOptions {
   orm?: OrmOverrides;
@@ -48,6 +49,7 @@ export class AppModule {
         DatabaseModule.forRoot(options.orm),
         HealthModule,
         TenancyModule,
+        NotificationsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126001300_tenant } from './Migration20261126001300_tenant';
+import { Migration20261126004525_outbox } from './Migration20261126004525_outbox';
 
 /**
  * Platform migrations in the order they run. `npm run migrate:create -- --platform`
@@ -7,4 +8,5 @@ import { Migration20261126001300_tenant } from './Migration20261126001300_tenant
  */
 export const platformMigrations: MigrationObject[] = [
   { name: 'Migration20261126001300_tenant', class: Migration20261126001300_tenant },
+  { name: 'Migration20261126004525_outbox', class: Migration20261126004525_outbox },
 ];

@@ -40,6 +40,14 @@ export interface AppConfig {
     jwtSecret: Secret;
     dataEncryptionKeys: EncryptionKey[];
   };
+  mail: {
+    /** Unset: mail stays in the outbox as `held`, readable but never sent. */
+    smtpUrl?: Secret;
+    /** The From header of every message. */
+    from: string;
+    /** How often the outbox worker looks for due messages. */
+    outboxPollMs: number;
+  };
 }
 
 const int = (min: number, max: number) =>
@@ -100,6 +108,36 @@ const jwtSecret = makeValidator<string>((raw) => {
   return raw;
 });
 
+const smtpUrl = makeValidator<string>((raw) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['smtp:', 'smtps:'].includes(url.protocol) || !url.hostname) {
+    // Never echo the value: it usually carries a password.
+    throw new EnvError(
+      'expected a URL such as smtp://user:password@host:587 or smtps://user:password@host:465',
+    );
+  }
+  return raw;
+});
+
+/** `Name <address>` or a bare address; never a line break (it would inject headers). */
+const mailbox = makeValidator<string>((raw) => {
+  const value = raw.trim();
+  if (
+    /[\r\n]/.test(value) ||
+    !/^(?:[^<>]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(value)
+  ) {
+    throw new EnvError(
+      `expected an address such as "Groundwork <no-reply@example.com>", got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+});
+
 /** `id:base64key[,id:base64key…]`, each key 32 bytes (AES-256); the first one is active. */
 export function parseEncryptionKeys(raw: string): EncryptionKey[] {
   const entries = raw
@@ -145,6 +183,9 @@ const specs = {
   HEALTH_DB_TIMEOUT_MS: int(50, 60_000)({ default: 2000 }),
   JWT_SECRET: jwtSecret({ default: undefined }),
   DATA_ENCRYPTION_KEYS: encryptionKeys({ default: undefined }),
+  SMTP_URL: smtpUrl({ default: undefined }),
+  MAIL_FROM: mailbox({ default: 'Groundwork <no-reply@localhost>' }),
+  OUTBOX_POLL_MS: int(10, 600_000)({ default: 1000 }),
 };
 
 const SECRET_NAMES: GeneratedSecretName[] = ['JWT_SECRET', 'DATA_ENCRYPTION_KEYS'];
@@ -201,6 +242,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     secrets: {
       jwtSecret: new Secret(secret('JWT_SECRET')),
       dataEncryptionKeys: parseEncryptionKeys(secret('DATA_ENCRYPTION_KEYS')),
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL ? new Secret(env.SMTP_URL) : undefined,
+      from: env.MAIL_FROM,
+      outboxPollMs: env.OUTBOX_POLL_MS,
     },
   };
 }

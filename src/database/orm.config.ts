@@ -8,9 +8,10 @@ import { AppConfig } from '../config/app-config';
 import { TENANT_MIGRATION_TABLE } from './tenant-schema-migrator';
 import { AuditEvent } from '../tenancy/audit/audit-event.entity';
 import { Tenant } from '../tenancy/entities/tenant.entity';
+import { OutboxMessage } from '../notifications/entities/outbox-message.entity';
 
 /** Every entity, platform and tenant alike; a module adding one lists it here. */
-export const ENTITIES = [Tenant, AuditEvent];
+export const ENTITIES = [Tenant, AuditEvent, OutboxMessage];
 
 export interface OrmOverrides {
   /** Receives every SQL statement (used by tests that inspect what runs). */
