@@ -1,7 +1,10 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { BadRequestException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, AppModuleOptions } from './app.module';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './common/errors/problem';
 import { requestIdFor } from './common/http/request-id';
 import { AppConfig } from './config/app-config';
 import { setupOpenApi } from './openapi';
@@ -14,6 +17,19 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     // Keep-alive connections get `503 Connection: close` once closing starts.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    trustProxy: config.http.trustProxy,
+    // Requests Fastify rejects before routing (a malformed URL, say) still get a problem document.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const { problem } = toProblem(
+        Object.assign(new BadRequestException(error.message), {}),
+        request.id,
+      );
+      void reply
+        .status(problem.status)
+        .header('x-request-id', request.id)
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(problem);
+    },
   });
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
 import type { DestinationStream } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
@@ -16,6 +16,12 @@ import { HealthModule } from './health/health.module';
 import { loggerParams } from './observability/logging';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { AccessModule } from './access/access.module';
+import { PoliciesGuard } from './access/policies.guard';
+import { RedisModule } from './common/redis';
+import { AuthenticationGuard } from './identity/authentication.guard';
+import { IdentityModule } from './identity/identity.module';
+import { TenantGuard } from './tenancy/tenant.guard';
 
 export interface AppModuleOptions {
   orm?: OrmOverrides;
@@ -37,6 +43,7 @@ export class AppModule {
             generateId: true,
             idGenerator: (req: IncomingMessage & { id?: string }) => req.id,
             setup: (cls: ClsService<RequestStore>, req: IncomingMessage) =>
+              // Refined from Fastify's request.ip (trusted proxies) by the authentication guard.
               cls.set('ip', req.socket?.remoteAddress),
           },
         }),
@@ -47,11 +54,19 @@ export class AppModule {
         }),
         ClockModule,
         DatabaseModule.forRoot(options.orm),
+        RedisModule,
+        AccessModule,
         HealthModule,
         TenancyModule,
         NotificationsModule,
+        IdentityModule,
       ],
       providers: [
+        // The request pipeline, in this order: who is calling, for which
+        // organisation (and with what role), and whether the route allows it.
+        { provide: APP_GUARD, useExisting: AuthenticationGuard },
+        { provide: APP_GUARD, useExisting: TenantGuard },
+        { provide: APP_GUARD, useExisting: PoliciesGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
-import { Migration20261126001300_tenant } from './Migration20261126001300_tenant';
+import { Migration20261126011133_identity } from './Migration20261126011133_identity';
 import { Migration20261126004525_outbox } from './Migration20261126004525_outbox';
+import { Migration20261126001300_tenant } from './Migration20261126001300_tenant';
 
 /**
  * Platform migrations in the order they run. `npm run migrate:create -- --platform`
@@ -9,4 +10,5 @@ import { Migration20261126004525_outbox } from './Migration20261126004525_outbox
 export const platformMigrations: MigrationObject[] = [
   { name: 'Migration20261126001300_tenant', class: Migration20261126001300_tenant },
   { name: 'Migration20261126004525_outbox', class: Migration20261126004525_outbox },
+  { name: 'Migration20261126011133_identity', class: Migration20261126011133_identity },
 ];

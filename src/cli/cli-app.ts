@@ -20,7 +20,16 @@ export interface CliApp {
 export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<void> {
   // Commands print their own progress; the framework's start-up chatter is noise here.
   const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
-  const database = await openDatabaseServer(config);
+  let database: DatabaseServer;
+  try {
+    database = await openDatabaseServer(config);
+  } catch (error) {
+    // E.g. the embedded database is held by a running server: one clear line.
+    process.stderr.write(
+      `Cannot open the database: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
   let code = 1;
   let app: INestApplicationContext | undefined;
   try {

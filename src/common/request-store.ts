@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClsStore } from 'nestjs-cls';
+import type { AppAbility } from '../access/ability.factory';
+import type { Principal, TenantAccess } from './principal';
 
 /** What the request (or job) context holds; read through the owning module's service. */
 export interface RequestStore extends ClsStore {
@@ -9,6 +11,12 @@ export interface RequestStore extends ClsStore {
   tenantEm?: EntityManager;
   /** Client address of the HTTP request. */
   ip?: string;
+  /** The authenticated caller, when there is one. */
+  principal?: Principal;
+  /** The caller's role in the current tenant, once resolved. */
+  tenantAccess?: TenantAccess;
+  /** The request's CASL ability, built by the policies guard. */
+  ability?: AppAbility;
 }
 
 export interface TenantRef {

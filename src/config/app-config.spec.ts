@@ -58,6 +58,7 @@ describe('loadConfig defaults', () => {
       publicUrl: 'http://localhost:3000',
       bodyLimitBytes: 1024 * 1024,
       shutdownDelayMs: 0,
+      trustProxy: false,
     });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.database).toEqual({
@@ -468,7 +469,7 @@ describe('loadConfig secrets outside production', () => {
   it('refuses to start when the secrets file is unreadable rather than regenerating', () => {
     writeFileSync(secretsFile(), 'not json');
 
-    expect(() => load()).toThrow(/^Cannot read generated secrets at .*secrets\.json/);
+    expect(() => load()).toThrow(/secrets\.json: cannot read the generated development secrets/);
     expect(readFileSync(secretsFile(), 'utf8')).toBe('not json');
   });
 

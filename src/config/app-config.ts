@@ -26,6 +26,8 @@ export interface AppConfig {
     bodyLimitBytes: number;
     /** How long readiness reports 503 before the server stops taking requests. */
     shutdownDelayMs: number;
+    /** Which proxies' X-Forwarded-For to believe (Fastify's `trustProxy`). */
+    trustProxy: boolean | number | string[];
   };
   log: { level: LogLevel };
   database: {
@@ -36,6 +38,8 @@ export interface AppConfig {
     migrationConcurrency: number;
     healthTimeoutMs: number;
   };
+  /** Unset: rate limits and caches live in each process. */
+  redis: { url?: Secret };
   secrets: {
     jwtSecret: Secret;
     dataEncryptionKeys: EncryptionKey[];
@@ -89,6 +93,20 @@ const httpUrl = makeValidator<string>((raw) => {
   return url.toString().replace(/\/$/, '');
 });
 
+const trustProxy = makeValidator<boolean | number | string[]>((raw) => {
+  const value = String(raw).trim();
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const ranges = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (ranges.length > 0 && ranges.every((r) => /^[0-9a-fA-F:./]+$/.test(r))) return ranges;
+  throw new EnvError(
+    `expected true, false, a hop count, or addresses/CIDRs such as "10.0.0.0/8,127.0.0.1", got "${raw}"`,
+  );
+});
+
 const postgresUrl = makeValidator<string>((raw) => {
   let url: URL | undefined;
   try {
@@ -99,6 +117,21 @@ const postgresUrl = makeValidator<string>((raw) => {
   if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
     // Never echo the value: it usually carries a password.
     throw new EnvError('expected a URL such as postgres://user:password@host:5432/database');
+  }
+  return raw;
+});
+
+const redisUrl = makeValidator<string>((raw) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol)) {
+    throw new EnvError(
+      'expected a URL such as redis://host:6379 or rediss://user:password@host:6380',
+    );
   }
   return raw;
 });
@@ -176,11 +209,13 @@ const specs = {
   DATA_DIR: str({ default: '.data' }),
   BODY_LIMIT: byteSize({ default: 1024 * 1024 }),
   SHUTDOWN_DELAY_MS: int(0, 120_000)({ default: 0 }),
+  TRUST_PROXY: trustProxy({ default: false }),
   DATABASE_URL: postgresUrl({ default: undefined }),
   DATABASE_POOL_MAX: int(1, 500)({ default: 10 }),
   MIGRATE_ON_START: flag({ default: true }),
   MIGRATION_CONCURRENCY: int(1, 64)({ default: 4 }),
   HEALTH_DB_TIMEOUT_MS: int(50, 60_000)({ default: 2000 }),
+  REDIS_URL: redisUrl({ default: undefined }),
   JWT_SECRET: jwtSecret({ default: undefined }),
   DATA_ENCRYPTION_KEYS: encryptionKeys({ default: undefined }),
   SMTP_URL: smtpUrl({ default: undefined }),
@@ -230,6 +265,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
       bodyLimitBytes: env.BODY_LIMIT,
       shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+      trustProxy: env.TRUST_PROXY,
     },
     log: { level: env.LOG_LEVEL },
     database: {
@@ -239,6 +275,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       migrationConcurrency: env.MIGRATION_CONCURRENCY,
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,
     },
+    redis: { url: env.REDIS_URL ? new Secret(env.REDIS_URL) : undefined },
     secrets: {
       jwtSecret: new Secret(secret('JWT_SECRET')),
       dataEncryptionKeys: parseEncryptionKeys(secret('DATA_ENCRYPTION_KEYS')),

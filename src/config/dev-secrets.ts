@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ConfigError } from './config.error';
 import { join } from 'node:path';
 
 /** The secrets a development or test run generates when the environment leaves them unset. */
@@ -26,7 +27,9 @@ export function loadOrCreateDevSecrets(
     stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`Cannot read generated secrets at ${file}: ${(error as Error).message}`);
+      throw new ConfigError([
+        `${file}: cannot read the generated development secrets (${(error as Error).message}); fix or delete the file`,
+      ]);
     }
   }
   let changed = false;
@@ -38,7 +41,9 @@ export function loadOrCreateDevSecrets(
   }
   if (changed) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+    // Write then rename: a crash never leaves a half-written file behind.
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
   }
   return stored;
 }

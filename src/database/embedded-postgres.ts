@@ -107,8 +107,11 @@ async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  // Only ever signal a PostgreSQL (a stale pid file may name an unrelated process),
+  // and only one whose parent is gone (where that cannot be read, refuse).
+  if (!isPostgres(pid)) return;
   const owner = parentPid(pid);
-  if (owner !== undefined && owner > 1 && owner !== process.pid && isAlive(owner)) {
+  if (owner === undefined || (owner > 1 && owner !== process.pid && isAlive(owner))) {
     throw new Error(
       `${dataDir} is in use by PostgreSQL pid ${pid}, started by process ${owner}: ` +
         'is another Groundwork server running? Stop it, or set DATA_DIR or DATABASE_URL.',
@@ -117,6 +120,15 @@ async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
   process.kill(pid, 'SIGINT');
   for (let waited = 0; waited < 30_000 && isAlive(pid); waited += 50) await sleep(50);
   if (isAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) still holds ${dataDir}`);
+}
+
+function isPostgres(pid: number): boolean {
+  try {
+    return /postgres/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    // No /proc (macOS…): cannot tell; the caller refuses rather than guess.
+    return true;
+  }
 }
 
 /** The parent of `pid` (Linux /proc); undefined where that cannot be read. */

@@ -8,10 +8,28 @@ import { AppConfig } from '../config/app-config';
 import { TENANT_MIGRATION_TABLE } from './tenant-schema-migrator';
 import { AuditEvent } from '../tenancy/audit/audit-event.entity';
 import { Tenant } from '../tenancy/entities/tenant.entity';
+import { ApiKey } from '../identity/entities/api-key.entity';
+import { EmailToken } from '../identity/entities/email-token.entity';
+import { RefreshToken } from '../identity/entities/refresh-token.entity';
+import { User } from '../identity/entities/user.entity';
+import { Invitation } from '../tenancy/entities/invitation.entity';
+import { PlatformAuditEvent } from '../tenancy/audit/platform-audit-event.entity';
+import { Membership } from '../tenancy/entities/membership.entity';
 import { OutboxMessage } from '../notifications/entities/outbox-message.entity';
 
 /** Every entity, platform and tenant alike; a module adding one lists it here. */
-export const ENTITIES = [Tenant, AuditEvent, OutboxMessage];
+export const ENTITIES = [
+  Tenant,
+  AuditEvent,
+  OutboxMessage,
+  User,
+  RefreshToken,
+  ApiKey,
+  Membership,
+  Invitation,
+  PlatformAuditEvent,
+  EmailToken,
+];
 
 export interface OrmOverrides {
   /** Receives every SQL statement (used by tests that inspect what runs). */

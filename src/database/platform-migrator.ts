@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { platformMigrations } from '../../migrations/platform';
+import { sslFromUrl } from './orm.config';
 
 const LOCK_KEY = 'groundwork:migrate:platform';
 
@@ -14,7 +15,14 @@ export class PlatformMigrator {
     // A session-level lock held on a connection of its own while MikroORM runs
     // the migrations in one transaction on a pooled connection: a second
     // replica starting at the same time waits, then finds nothing to do.
-    const lock = new Client({ connectionString: this.orm.config.get('clientUrl') });
+    const url = this.orm.config.get('clientUrl')!;
+    // Same TLS choice and connect timeout as the pool. Behind PgBouncer in
+    // transaction mode, point migrations at the server itself (a session lock).
+    const lock = new Client({
+      connectionString: stripSslMode(url),
+      ssl: sslFromUrl(url),
+      connectionTimeoutMillis: 10_000,
+    });
     await lock.connect();
     try {
       await lock.query('select pg_advisory_lock(hashtext($1))', [LOCK_KEY]);
@@ -38,4 +46,11 @@ export class PlatformMigrator {
     const applied = new Set(rows.map((r) => r.name));
     return platformMigrations.map((m) => m.name).filter((name) => !applied.has(name));
   }
+}
+
+/** pg would read `sslmode` itself (verifying certificates for `require`); `ssl` decides instead. */
+function stripSslMode(url: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.delete('sslmode');
+  return parsed.toString();
 }

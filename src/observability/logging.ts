@@ -12,26 +12,37 @@ import { RequestStore } from '../common/request-store';
  * credentials in headers, and the usual names of passwords, tokens and card data
  * in any logged object.
  */
+const SENSITIVE_KEYS = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'secret',
+  'apiKey',
+  'key',
+  'cardNumber',
+  'card_number',
+  'cvc',
+  'cvv',
+];
+
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'req.headers["stripe-signature"]',
   'res.headers["set-cookie"]',
-  '*.password',
-  '*.newPassword',
-  '*.currentPassword',
-  '*.token',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.secret',
-  '*.apiKey',
-  '*.cardNumber',
-  '*.card_number',
-  '*.cvc',
-  '*.cvv',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
+  // Nest's Logger puts a logged object at the top level of the line: the name
+  // itself, and the same name one and two levels down.
+  ...SENSITIVE_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+  'card.number',
   '*.card.number',
-  '*.card.cvc',
 ];
 
 /** pino / pino-http settings: JSON lines with the request id and tenant id on each. */

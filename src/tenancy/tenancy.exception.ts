@@ -8,6 +8,16 @@ export enum TenancyErrorCode {
   SlugReserved = 'tenant_slug_reserved',
   SlugTaken = 'tenant_slug_taken',
   ProvisioningFailed = 'tenant_provisioning_failed',
+  MemberNotFound = 'member_not_found',
+  TenantDeleted = 'tenant_deleted',
+  AlreadyMember = 'already_member',
+  InvitationPending = 'invitation_pending',
+  InvitationNotFound = 'invitation_not_found',
+  InvitationInvalid = 'invitation_invalid',
+  InvitationExpired = 'invitation_expired',
+  InvitationClosed = 'invitation_closed',
+  SeatLimitReached = 'seat_limit_reached',
+  TenantUnavailable = 'tenant_unavailable',
 }
 
 export class TenancyException extends DomainException<TenancyErrorCode> {
@@ -28,12 +38,25 @@ export class TenancyException extends DomainException<TenancyErrorCode> {
       case TenancyErrorCode.TenantSuspended:
         return 403;
       case TenancyErrorCode.TenantNotFound:
+      case TenancyErrorCode.MemberNotFound:
         return 404;
+      case TenancyErrorCode.InvitationInvalid:
+      case TenancyErrorCode.InvitationExpired:
+        return 410;
+      case TenancyErrorCode.InvitationNotFound:
+        return 404;
+      case TenancyErrorCode.AlreadyMember:
+      case TenancyErrorCode.InvitationPending:
+      case TenancyErrorCode.InvitationClosed:
+      case TenancyErrorCode.SeatLimitReached:
+      case TenancyErrorCode.TenantDeleted:
       case TenancyErrorCode.SlugReserved:
       case TenancyErrorCode.SlugTaken:
         return 409;
       case TenancyErrorCode.ProvisioningFailed:
         return 500;
+      case TenancyErrorCode.TenantUnavailable:
+        return 503;
     }
   }
 }

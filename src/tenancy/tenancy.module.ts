@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { AuditEventController } from './audit/audit-event.controller';
 import { AuditService } from './audit/audit.service';
 import { TenantContext } from './tenant-context';
@@ -9,9 +8,25 @@ import { TenantGuard } from './tenant.guard';
 import { TenantMigrationService } from './tenant-migration.service';
 import { TenantProvisioningService } from './tenant-provisioning.service';
 import { TenantService } from './tenant.service';
+import { MemberController } from './members/member.controller';
+import { AdminTenantController } from './admin/admin-tenant.controller';
+import { AdminTenantService } from './admin/admin-tenant.service';
+import { InvitationController } from './invitations/invitation.controller';
+import { InvitationService } from './invitations/invitation.service';
+import { SeatLimit } from './invitations/seat-limit';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { MemberService } from './members/member.service';
+import { MembershipService } from './members/membership.service';
 
 @Module({
-  controllers: [TenantController, AuditEventController],
+  imports: [NotificationsModule],
+  controllers: [
+    TenantController,
+    AuditEventController,
+    MemberController,
+    AdminTenantController,
+    InvitationController,
+  ],
   providers: [
     TenantContext,
     TenantDirectory,
@@ -19,7 +34,12 @@ import { TenantService } from './tenant.service';
     TenantProvisioningService,
     TenantMigrationService,
     AuditService,
-    { provide: APP_GUARD, useClass: TenantGuard },
+    TenantGuard,
+    MembershipService,
+    MemberService,
+    AdminTenantService,
+    InvitationService,
+    SeatLimit,
   ],
   exports: [
     TenantContext,
@@ -27,6 +47,9 @@ import { TenantService } from './tenant.service';
     TenantProvisioningService,
     TenantMigrationService,
     AuditService,
+    TenantGuard,
+    MembershipService,
+    InvitationService,
   ],
 })
 export class TenancyModule {}

@@ -60,7 +60,7 @@ export class TenantContext {
    * Runs `fn` for one tenant outside HTTP (jobs, CLI, tests), in a fresh
    * context of its own so nothing leaks from or into the caller's.
    */
-  run<T>(tenant: TenantRef, fn: () => Promise<T>): Promise<T> {
+  run<T>(tenant: TenantRef, fn: () => T): T {
     assertTenantSchemaName(tenant.schemaName);
     return this.cls.run({ ifNested: 'override' }, () => {
       this.cls.set('tenant', tenant);

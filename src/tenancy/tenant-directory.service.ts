@@ -6,6 +6,8 @@ import { Tenant, TenantStatus } from './entities/tenant.entity';
 
 export interface TenantRecord extends TenantRef {
   status: TenantStatus;
+  schemaVersion: string | null;
+  migrationFailed: boolean;
 }
 
 const TTL_MS = 5_000;
@@ -36,10 +38,17 @@ export class TenantDirectory {
     const tenant = await this.em
       .fork()
       .findOne(Tenant, UUID.test(key) ? { id: key } : { slug: key }, {
-        fields: ['id', 'slug', 'schemaName', 'status'],
+        fields: ['id', 'slug', 'schemaName', 'status', 'schemaVersion', 'migrationError'],
       });
     const value = tenant
-      ? { id: tenant.id, slug: tenant.slug, schemaName: tenant.schemaName, status: tenant.status }
+      ? {
+          id: tenant.id,
+          slug: tenant.slug,
+          schemaName: tenant.schemaName,
+          status: tenant.status,
+          schemaVersion: tenant.schemaVersion ?? null,
+          migrationFailed: !!tenant.migrationError,
+        }
       : null;
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { value, expires: now + TTL_MS });

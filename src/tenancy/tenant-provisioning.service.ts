@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
+import { DomainException } from '../common/errors/domain.exception';
 import { newId } from '../common/uuid';
 import { quoteIdent, tenantSchemaName } from '../database/schema-names';
 import { TenantSchemaMigrator } from '../database/tenant-schema-migrator';
@@ -32,7 +33,14 @@ export class TenantProvisioningService {
     private readonly clock: Clock,
   ) {}
 
-  async provision(input: ProvisionTenantInput): Promise<Tenant> {
+  /**
+   * `within` runs inside the same transaction once the schema is ready (e.g.
+   * sign-up creating the owner), so its failure also leaves nothing behind.
+   */
+  async provision(
+    input: ProvisionTenantInput,
+    within?: (em: EntityManager, tenant: Tenant) => Promise<void>,
+  ): Promise<Tenant> {
     const slug = input.slug.trim().toLowerCase();
     const name = input.name.trim();
     assertUsableSlug(slug);
@@ -56,6 +64,7 @@ export class TenantProvisioningService {
         const outcome = await this.migrator.applyInTransaction(em, schemaName, { create: true });
         row.schemaVersion = outcome.version ?? null;
         await em.flush();
+        if (within) await within(em, row);
         return row;
       });
       this.directory.invalidate(tenant);
@@ -74,6 +83,8 @@ export class TenantProvisioningService {
           `The slug "${slug}" is already taken.`,
         );
       }
+      // A domain error from `within` (say, an email already taken) is the caller's answer.
+      if (error instanceof DomainException) throw error;
       this.logger.error(
         { err: error, slug, schemaName },
         'Tenant provisioning failed; rolled back',
@@ -99,6 +110,7 @@ export class TenantProvisioningService {
     if (tenant.status !== TenantStatus.Deleted) {
       tenant.status = TenantStatus.Deleted;
       tenant.deletedAt = this.clock.now();
+      tenant.updatedAt = tenant.deletedAt;
       await em.flush();
     }
     this.directory.invalidate(tenant);

@@ -14,8 +14,9 @@ export function TenantScoped(): ClassDecorator & MethodDecorator {
     SetMetadata(TENANT_SCOPED, true),
     ApiHeader({
       name: 'X-Tenant-Id',
-      required: true,
-      description: 'The organisation to act for: its id or its slug.',
+      required: false,
+      description:
+        "The organisation to act for (id or slug). Default: the API key's organisation, or the access token's current one.",
     }),
     ApiProblems(400, 403, 404),
   );

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Can } from '../access/policies';
 import { ApiProblems } from '../common/http/api-problem';
 import { TenantDto, UpdateTenantDto } from './dtos/tenant.dto';
 import { TenantScoped } from './tenant-scoped.decorator';
@@ -12,6 +13,7 @@ export class TenantController {
   constructor(private readonly tenants: TenantService) {}
 
   @Get()
+  @Can('read', 'Tenant')
   @ApiOperation({ operationId: 'getTenant', summary: 'The current organisation' })
   @ApiOkResponse({ type: TenantDto })
   get(): Promise<TenantDto> {
@@ -19,6 +21,7 @@ export class TenantController {
   }
 
   @Patch()
+  @Can('update', 'Tenant')
   @ApiOperation({
     operationId: 'updateTenant',
     summary: 'Change the current organisation (audited)',

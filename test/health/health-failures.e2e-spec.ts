@@ -1,6 +1,8 @@
+import { connect } from 'node:net';
 import { Controller, Get, Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
+import { Public } from '../../src/access/policies';
 import { shutDown } from '../../src/lifecycle';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -81,6 +83,7 @@ class Gate {
   }
 }
 
+@Public()
 @Controller('test/slow')
 class SlowController {
   constructor(
@@ -95,8 +98,35 @@ class SlowController {
   }
 }
 
+/** Whether a new TCP connection to `url` is refused (the listening socket is closed). */
+function refusesConnections(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      // Reset: accepted while the server was closing its connections; ask again.
+      if (error.code === 'ECONNRESET') resolve(false);
+      else if (error.code === 'ECONNREFUSED') resolve(true);
+      else reject(error);
+    });
+  });
+}
+
+/** Polls until the server stops accepting connections, i.e. `app.close()` is under way. */
+async function untilRefusing(url: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await refusesConnections(url))) {
+    if (Date.now() > deadline) throw new Error(`${url} still accepts connections after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('graceful shutdown', () => {
-  it('turns readiness 503 at once, lets in-flight requests finish, then closes the app and only then the database', async () => {
+  it('turns readiness 503 at once and keeps serving while alive during the drain delay', async () => {
     const gate = new Gate();
     const t = await bootTestApp({
       controllers: [SlowController],
@@ -131,5 +161,42 @@ describe('graceful shutdown', () => {
     await stopping;
     expect(events).toEqual(['request finished', 'database stopped', 'shutdown done']);
     await expect(request(url).get('/health/live')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('lets a request in flight when the app starts closing finish, then closes the app and only then the database', async () => {
+    const gate = new Gate();
+    const t = await bootTestApp({
+      controllers: [SlowController],
+      providers: [{ provide: Gate, useValue: gate }],
+      env: { SHUTDOWN_DELAY_MS: '0' },
+    });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = await t.app.getUrl();
+
+    const inFlight = request(url)
+      .get('/v1/test/slow')
+      .then((r) => r);
+    await gate.entered;
+
+    const events: string[] = [];
+    const stopping = shutDown(t.app, t.config, async () => {
+      events.push('database stopped');
+      await t.db.drop();
+    }).then(() => events.push('shutdown done'));
+
+    // app.close() is under way: the server no longer accepts connections, yet
+    // neither the app nor the database may stop while the request is held.
+    await untilRefusing(url);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(events).toEqual([]);
+
+    gate.open();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: 1 });
+    events.push('request finished');
+
+    await stopping;
+    expect(events).toEqual(['request finished', 'database stopped', 'shutdown done']);
   });
 });

@@ -4,7 +4,7 @@ import { AuditEntry, AuditService } from '../../src/tenancy/audit/audit.service'
 import { AuditEvent } from '../../src/tenancy/audit/audit-event.entity';
 import { Tenant } from '../../src/tenancy/entities/tenant.entity';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { createTenant } from '../support/factories';
+import { createOrg, Org } from '../support/factories';
 import { expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -32,19 +32,14 @@ describe('failed writes change nothing', () => {
   });
   afterAll(() => t.close());
 
-  async function expectUntouched(tenant: Tenant): Promise<void> {
+  async function expectUntouched(org: Org): Promise<void> {
+    const { tenant } = org;
     const row = await t.em().findOneOrFail(Tenant, { id: tenant.id });
     expect(row.name).toBe(tenant.name);
     expect(row.updatedAt.toISOString()).toBe(tenant.updatedAt.toISOString());
-    const served = await request(t.server)
-      .get('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
-      .expect(200);
+    const served = await request(t.server).get('/v1/tenant').set(org.headers).expect(200);
     expect(served.body.name).toBe(tenant.name);
-    const log = await request(t.server)
-      .get('/v1/tenant/audit-events')
-      .set('X-Tenant-Id', tenant.slug)
-      .expect(200);
+    const log = await request(t.server).get('/v1/tenant/audit-log').set(org.headers).expect(200);
     expect(log.body.items).toEqual([]);
     // Straight from the tenant's schema too, not only through the API.
     const [{ count }] = await t
@@ -61,49 +56,43 @@ describe('failed writes change nothing', () => {
     ['a name that is not a string', { name: ['Acme'] }],
     ['an unknown field beside a valid name', { name: 'Valid new name', status: 'deleted' }],
   ])('PATCH /v1/tenant with %s', async (_label, body) => {
-    const tenant = await createTenant(t.app, { name: 'Original' });
-    const res = await request(t.server)
-      .patch('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
-      .send(body);
+    const org = await createOrg(t.app, { name: 'Original' });
+    const res = await request(t.server).patch('/v1/tenant').set(org.headers).send(body);
     expectProblem(res, 400, 'validation_failed');
-    await expectUntouched(tenant);
+    await expectUntouched(org);
   });
 
   it('PATCH /v1/tenant with malformed JSON', async () => {
-    const tenant = await createTenant(t.app, { name: 'Original' });
+    const org = await createOrg(t.app, { name: 'Original' });
     const res = await request(t.server)
       .patch('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
+      .set(org.headers)
       .set('Content-Type', 'application/json')
       .send('{"name": "Half');
     expectProblem(res, 400, 'malformed_json');
-    await expectUntouched(tenant);
+    await expectUntouched(org);
   });
 
   it('PATCH /v1/tenant that fails after the change and its event were staged rolls both back', async () => {
-    const tenant = await createTenant(t.app, { name: 'Original' });
+    const org = await createOrg(t.app, { name: 'Original' });
     const res = await request(t.server)
       .patch('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
+      .set(org.headers)
       .send({ name: FAIL_AFTER_RECORDING });
     expectProblem(res, 500, 'internal_error');
-    await expectUntouched(tenant);
+    await expectUntouched(org);
   });
 
   it('a valid PATCH on the same app still commits the change and one event (control)', async () => {
-    const tenant = await createTenant(t.app, { name: 'Original' });
+    const org = await createOrg(t.app, { name: 'Original' });
     await request(t.server)
       .patch('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
+      .set(org.headers)
       .send({ name: 'Renamed' })
       .expect(200);
-    const row = await t.em().findOneOrFail(Tenant, { id: tenant.id });
+    const row = await t.em().findOneOrFail(Tenant, { id: org.tenant.id });
     expect(row.name).toBe('Renamed');
-    const log = await request(t.server)
-      .get('/v1/tenant/audit-events')
-      .set('X-Tenant-Id', tenant.slug)
-      .expect(200);
+    const log = await request(t.server).get('/v1/tenant/audit-log').set(org.headers).expect(200);
     expect(log.body.items).toEqual([expect.objectContaining({ action: 'tenant.updated' })]);
   });
 });

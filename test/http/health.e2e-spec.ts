@@ -43,9 +43,8 @@ describe('health', () => {
       },
     });
     const proc = res.body.info.process;
-    expect(proc.uptimeSeconds).toEqual(expect.any(Number));
-    expect(proc.rssBytes).toBeGreaterThan(0);
-    expect(proc.heapUsedBytes).toBeGreaterThan(0);
+    // Uptime only: memory figures are not for an unauthenticated endpoint.
+    expect(proc).toEqual({ status: 'up', uptimeSeconds: expect.any(Number) });
   });
 
   it('is not under the /v1 prefix', async () => {

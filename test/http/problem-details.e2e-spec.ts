@@ -1,24 +1,27 @@
 import request from 'supertest';
 import { Tenant, TenantStatus } from '../../src/tenancy/entities/tenant.entity';
 import { TenantProvisioningService } from '../../src/tenancy/tenant-provisioning.service';
-import { createTenant } from '../support/factories';
+import { Actor, createOrg, createUser, Org } from '../support/factories';
 import { erroredFields, expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 /** Every error the HTTP layer gives is an RFC 9457 problem with a stable code. */
 describe('problem+json error responses', () => {
   let t: TestApp;
-  let slug: string;
+  let org: Org;
+  /** Signed in, but with no organisation in the token. */
+  let tenantless: Actor;
 
   beforeAll(async () => {
     t = await bootTestApp({ env: { BODY_LIMIT: '64kb' } });
-    slug = (await createTenant(t.app)).slug;
+    org = await createOrg(t.app);
+    tenantless = await createUser(t.app);
   });
   afterAll(() => t.close());
 
-  const patchTenant = () => request(t.server).patch('/v1/tenant').set('X-Tenant-Id', slug);
+  const patchTenant = () => request(t.server).patch('/v1/tenant').set(org.headers);
   const listAudit = (query: string) =>
-    request(t.server).get(`/v1/tenant/audit-events?${query}`).set('X-Tenant-Id', slug);
+    request(t.server).get(`/v1/tenant/audit-log?${query}`).set(org.headers);
 
   describe('request bodies', () => {
     it('refuses malformed JSON with 400 malformed_json', async () => {
@@ -96,7 +99,7 @@ describe('problem+json error responses', () => {
       ['limit=1.5', 'limit'],
       ['cursor=not-a-uuid', 'cursor'],
       ['action=Bad%20Action', 'action'],
-    ])('refuses the audit-events query %s', async (query, field) => {
+    ])('refuses the audit-log query %s', async (query, field) => {
       const res = await listAudit(query);
       const problem = expectProblem(res, 400, 'validation_failed');
       expect(erroredFields(problem)).toEqual([field]);
@@ -126,22 +129,43 @@ describe('problem+json error responses', () => {
       expectProblem(await request(t.server).get('/nothing-here'), 404, 'not_found');
     });
 
-    it('answers a method the route does not have with a 404 or 405 problem', async () => {
-      const res = await request(t.server).delete('/v1/tenant').set('X-Tenant-Id', slug);
-      expect([404, 405]).toContain(res.status);
-      expectProblem(res, res.status, res.status === 405 ? 'method_not_allowed' : 'not_found');
+    it('answers a method the route does not have with 404 not_found', async () => {
+      const res = await request(t.server).delete('/v1/tenant').set(org.headers);
+      const problem = expectProblem(res, 404, 'not_found');
+      expect(problem.detail).toContain('/v1/tenant');
+    });
+  });
+
+  describe('authentication', () => {
+    it('answers a tenant route without credentials with 401 unauthenticated and WWW-Authenticate', async () => {
+      const res = await request(t.server).get('/v1/tenant').set('X-Tenant-Id', org.tenant.slug);
+      const problem = expectProblem(res, 401, 'unauthenticated');
+      expect(problem.detail).toMatch(/Authorization/);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer\b/);
+    });
+
+    it('answers a garbage bearer token with 401 invalid_token', async () => {
+      const res = await request(t.server)
+        .get('/v1/tenant')
+        .set('X-Tenant-Id', org.tenant.slug)
+        .set('Authorization', 'Bearer not.a.jwt');
+      expectProblem(res, 401, 'invalid_token');
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
     });
   });
 
   describe('tenant resolution', () => {
-    it('answers a tenant-scoped route without X-Tenant-Id with 400 tenant_required', async () => {
-      const res = await request(t.server).get('/v1/tenant');
+    it('answers a tenant-scoped route without X-Tenant-Id (and no tenant in the token) with 400 tenant_required', async () => {
+      const res = await request(t.server).get('/v1/tenant').set(tenantless.headers);
       const problem = expectProblem(res, 400, 'tenant_required');
       expect(problem.detail).toMatch(/X-Tenant-Id/);
     });
 
     it('treats a blank X-Tenant-Id as missing', async () => {
-      const res = await request(t.server).get('/v1/tenant').set('X-Tenant-Id', '   ');
+      const res = await request(t.server)
+        .get('/v1/tenant')
+        .set(tenantless.headers)
+        .set('X-Tenant-Id', '   ');
       expectProblem(res, 400, 'tenant_required');
     });
 
@@ -150,34 +174,67 @@ describe('problem+json error responses', () => {
       ['an unknown id', '01890a5d-ac96-774b-bcce-b302099a8057'],
       ['an over-long selector', 'x'.repeat(300)],
     ])('answers %s with 404 tenant_not_found', async (_label, selector) => {
-      const res = await request(t.server).get('/v1/tenant').set('X-Tenant-Id', selector);
+      const res = await request(t.server)
+        .get('/v1/tenant')
+        .set(org.headers)
+        .set('X-Tenant-Id', selector);
       const problem = expectProblem(res, 404, 'tenant_not_found');
       expect(problem.detail.length).toBeLessThan(200);
     });
 
+    it('answers a tenant the caller does not belong to with 404 tenant_not_found, as if it did not exist', async () => {
+      const other = await createOrg(t.app);
+      for (const selector of [other.tenant.slug, other.tenant.id]) {
+        const res = await request(t.server)
+          .get('/v1/tenant')
+          .set(org.headers)
+          .set('X-Tenant-Id', selector);
+        expectProblem(res, 404, 'tenant_not_found');
+      }
+    });
+
     it('answers a suspended tenant with 403 tenant_suspended', async () => {
       // Never looked up before: the directory's 5 s cache holds nothing for it yet.
-      const tenant = await createTenant(t.app);
+      const suspended = await createOrg(t.app);
+      const { tenant } = suspended;
       await t.em().nativeUpdate(Tenant, { id: tenant.id }, { status: TenantStatus.Suspended });
       for (const selector of [tenant.slug, tenant.id]) {
-        const res = await request(t.server).get('/v1/tenant').set('X-Tenant-Id', selector);
+        const res = await request(t.server)
+          .get('/v1/tenant')
+          .set(suspended.headers)
+          .set('X-Tenant-Id', selector);
         expectProblem(res, 403, 'tenant_suspended');
       }
       const write = await request(t.server)
         .patch('/v1/tenant')
+        .set(suspended.headers)
         .set('X-Tenant-Id', tenant.slug)
         .send({ name: 'Still here' });
       expectProblem(write, 403, 'tenant_suspended');
+      // Someone who does not belong to it learns nothing, not even that it is suspended.
+      const outsider = await request(t.server)
+        .get('/v1/tenant')
+        .set(org.headers)
+        .set('X-Tenant-Id', tenant.slug);
+      expectProblem(outsider, 404, 'tenant_not_found');
       const row = await t.em().findOneOrFail(Tenant, { id: tenant.id });
       expect(row.name).toBe(tenant.name);
     });
 
     it('answers a deleted tenant with 404 tenant_not_found, even right after it was served', async () => {
-      const tenant = await createTenant(t.app);
-      await request(t.server).get('/v1/tenant').set('X-Tenant-Id', tenant.slug).expect(200);
+      const deleted = await createOrg(t.app);
+      const { tenant } = deleted;
+      await request(t.server)
+        .get('/v1/tenant')
+        .set(deleted.headers)
+        .set('X-Tenant-Id', tenant.slug)
+        .expect(200);
       await t.app.get(TenantProvisioningService).deprovision(tenant.id);
       for (const selector of [tenant.slug, tenant.id]) {
-        const res = await request(t.server).get('/v1/tenant').set('X-Tenant-Id', selector);
+        const res = await request(t.server)
+          .get('/v1/tenant')
+          .set(deleted.headers)
+          .set('X-Tenant-Id', selector);
         expectProblem(res, 404, 'tenant_not_found');
       }
     });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createTenant } from '../support/factories';
+import { Actor, createOrg, createUser, Org } from '../support/factories';
 import { expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -8,11 +8,14 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 /** X-Request-Id: the caller's when it is a sane token, a fresh UUIDv7 otherwise, on every response. */
 describe('X-Request-Id', () => {
   let t: TestApp;
-  let slug: string;
+  let org: Org;
+  /** Signed in, with no organisation: tenant-scoped routes answer 400 tenant_required. */
+  let tenantless: Actor;
 
   beforeAll(async () => {
     t = await bootTestApp({ env: { BODY_LIMIT: '64kb' } });
-    slug = (await createTenant(t.app)).slug;
+    org = await createOrg(t.app);
+    tenantless = await createUser(t.app);
   });
   afterAll(() => t.close());
 
@@ -25,29 +28,32 @@ describe('X-Request-Id', () => {
     ])('%s', async (_label, id) => {
       const res = await request(t.server)
         .get('/v1/tenant')
-        .set('X-Tenant-Id', slug)
+        .set(org.headers)
         .set('X-Request-Id', id)
         .expect(200);
       expect(res.headers['x-request-id']).toBe(id);
     });
 
     it('into the problem body of an error response', async () => {
-      const res = await request(t.server).get('/v1/tenant').set('X-Request-Id', 'client-trace-42');
+      const res = await request(t.server)
+        .get('/v1/tenant')
+        .set(tenantless.headers)
+        .set('X-Request-Id', 'client-trace-42');
       expect(res.headers['x-request-id']).toBe('client-trace-42');
       expectProblem(res, 400, 'tenant_required');
     });
 
     it('into the audit event the request records', async () => {
-      const tenant = await createTenant(t.app, { name: 'Before' });
+      const renamed = await createOrg(t.app, { name: 'Before' });
       await request(t.server)
         .patch('/v1/tenant')
-        .set('X-Tenant-Id', tenant.slug)
+        .set(renamed.headers)
         .set('X-Request-Id', 'rename-trace-7')
         .send({ name: 'After' })
         .expect(200);
       const log = await request(t.server)
-        .get('/v1/tenant/audit-events')
-        .set('X-Tenant-Id', tenant.slug)
+        .get('/v1/tenant/audit-log')
+        .set(renamed.headers)
         .expect(200);
       expect(log.body.items).toEqual([expect.objectContaining({ requestId: 'rename-trace-7' })]);
     });
@@ -64,7 +70,7 @@ describe('X-Request-Id', () => {
     ])('%s', async (_label, id) => {
       const res = await request(t.server)
         .get('/v1/tenant')
-        .set('X-Tenant-Id', slug)
+        .set(org.headers)
         .set('X-Request-Id', id)
         .expect(200);
       expect(res.headers['x-request-id']).not.toBe(id);
@@ -72,7 +78,10 @@ describe('X-Request-Id', () => {
     });
 
     it('also in the problem body', async () => {
-      const res = await request(t.server).get('/v1/tenant').set('X-Request-Id', 'a b');
+      const res = await request(t.server)
+        .get('/v1/tenant')
+        .set(tenantless.headers)
+        .set('X-Request-Id', 'a b');
       expect(res.headers['x-request-id']).toMatch(UUID_V7);
       expectProblem(res, 400, 'tenant_required');
     });
@@ -90,10 +99,10 @@ describe('X-Request-Id', () => {
 
   describe('every response carries x-request-id', () => {
     const cases: [string, (t: TestApp) => request.Test, number][] = [
-      ['GET /v1/tenant', (a) => request(a.server).get('/v1/tenant').set('X-Tenant-Id', slug), 200],
+      ['GET /v1/tenant', (a) => request(a.server).get('/v1/tenant').set(org.headers), 200],
       [
-        'GET /v1/tenant/audit-events',
-        (a) => request(a.server).get('/v1/tenant/audit-events').set('X-Tenant-Id', slug),
+        'GET /v1/tenant/audit-log',
+        (a) => request(a.server).get('/v1/tenant/audit-log').set(org.headers),
         200,
       ],
       ['GET /health/live', (a) => request(a.server).get('/health/live'), 200],
@@ -101,10 +110,15 @@ describe('X-Request-Id', () => {
       ['GET /health', (a) => request(a.server).get('/health'), 200],
       ['GET /docs-json', (a) => request(a.server).get('/docs-json'), 200],
       ['GET /docs', (a) => request(a.server).get('/docs'), 200],
-      ['400 tenant_required', (a) => request(a.server).get('/v1/tenant'), 400],
+      [
+        '400 tenant_required',
+        (a) => request(a.server).get('/v1/tenant').set(tenantless.headers),
+        400,
+      ],
+      ['401 unauthenticated', (a) => request(a.server).get('/v1/tenant'), 401],
       [
         '400 validation_failed',
-        (a) => request(a.server).patch('/v1/tenant').set('X-Tenant-Id', slug).send({ bad: 1 }),
+        (a) => request(a.server).patch('/v1/tenant').set(org.headers).send({ bad: 1 }),
         400,
       ],
       [
@@ -112,7 +126,7 @@ describe('X-Request-Id', () => {
         (a) =>
           request(a.server)
             .patch('/v1/tenant')
-            .set('X-Tenant-Id', slug)
+            .set(org.headers)
             .set('Content-Type', 'application/json')
             .send('{'),
         400,
@@ -120,7 +134,7 @@ describe('X-Request-Id', () => {
       ['404 unknown route', (a) => request(a.server).get('/v1/nowhere'), 404],
       [
         '404 unknown tenant',
-        (a) => request(a.server).get('/v1/tenant').set('X-Tenant-Id', 'ghost-org'),
+        (a) => request(a.server).get('/v1/tenant').set(org.headers).set('X-Tenant-Id', 'ghost-org'),
         404,
       ],
       [
@@ -128,7 +142,7 @@ describe('X-Request-Id', () => {
         (a) =>
           request(a.server)
             .patch('/v1/tenant')
-            .set('X-Tenant-Id', slug)
+            .set(org.headers)
             .send({ name: 'x'.repeat(100_000) }),
         413,
       ],
@@ -137,7 +151,7 @@ describe('X-Request-Id', () => {
         (a) =>
           request(a.server)
             .patch('/v1/tenant')
-            .set('X-Tenant-Id', slug)
+            .set(org.headers)
             .set('Content-Type', 'application/xml')
             .send('<a/>'),
         415,

@@ -13,6 +13,15 @@ describe('zero-configuration start', () => {
   let dataDir: string;
   let port: number;
   let base: string;
+  /** From the sign-up on the first start; must still be honoured after restarts. */
+  let accessToken: string | undefined;
+  const signup = {
+    email: 'ada@example.com',
+    password: 'zero config restart 2718',
+    name: 'Ada',
+    organizationName: 'Restart Co',
+    organizationSlug: 'restart-co',
+  };
 
   beforeAll(async () => {
     buildOnce();
@@ -25,13 +34,38 @@ describe('zero-configuration start', () => {
   const env = (extra: Record<string, string> = {}) =>
     bareEnv({ PORT: String(port), DATA_DIR: dataDir, ...extra });
   const pidFile = () => join(dataDir, 'postgres', 'postmaster.pid');
+  const asUser = (): RequestInit => {
+    if (!accessToken) throw new Error('the first start did not sign up (see the first test)');
+    return { headers: { Authorization: `Bearer ${accessToken}` } };
+  };
 
-  it('starts with no configuration, serves /health/ready and /docs, and stops cleanly on SIGTERM', async () => {
+  it('starts with no configuration, serves /health/ready and /docs, signs up, and stops cleanly on SIGTERM', async () => {
     const server = new ServerProcess('main.js', [], env());
     await waitFor(`${base}/health/ready`, 200, server);
     expect((await fetch(`${base}/docs`)).status).toBe(200);
     const spec = (await (await fetch(`${base}/docs-json`)).json()) as { openapi: string };
     expect(spec.openapi).toMatch(/^3\./);
+
+    const created = await fetch(`${base}/v1/auth/signup`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(signup),
+    });
+    expect(created.status).toBe(201);
+    const tokens = (await created.json()) as {
+      accessToken: string;
+      refreshToken: string;
+      tenantId: string;
+    };
+    expect(tokens).toMatchObject({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      tenantId: expect.any(String),
+    });
+    accessToken = tokens.accessToken;
+    const first = await fetch(`${base}/v1/tenant`, asUser());
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ id: tokens.tenantId, slug: 'restart-co' });
     expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(existsSync(join(dataDir, 'secrets.json'))).toBe(true);
 
@@ -45,17 +79,26 @@ describe('zero-configuration start', () => {
     const secrets = readFileSync(join(dataDir, 'secrets.json'), 'utf8');
     const cli = new ServerProcess(
       'cli/tenant-create.js',
-      ['--slug', 'restart-co', '--name', 'Restart Co'],
+      ['--slug', 'cli-co', '--name', 'CLI Co'],
       env(),
     );
     expect(await cli.exited).toBe(0);
-    expect(cli.text()).toContain('Created restart-co');
+    expect(cli.text()).toContain('Created cli-co');
 
     const server = new ServerProcess('main.js', [], env());
     await waitFor(`${base}/health/ready`, 200, server);
-    const res = await fetch(`${base}/v1/tenant`, { headers: { 'X-Tenant-Id': 'restart-co' } });
+    // The token signed before the restart is still valid: the JWT secret was kept in DATA_DIR.
+    const res = await fetch(`${base}/v1/tenant`, asUser());
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ slug: 'restart-co', name: 'Restart Co' });
+    // The CLI's tenant is in the database the server uses: its slug is taken.
+    const clash = await fetch(`${base}/v1/auth/signup`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...signup, email: 'grace@example.com', organizationSlug: 'cli-co' }),
+    });
+    expect(clash.status).toBe(409);
+    expect(await clash.json()).toMatchObject({ code: 'tenant_slug_taken' });
     expect(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).toBe(secrets);
 
     server.signal('SIGTERM');
@@ -84,9 +127,7 @@ describe('zero-configuration start', () => {
 
     const server = new ServerProcess('main.js', [], env());
     await waitFor(`${base}/health/ready`, 200, server);
-    expect(
-      (await fetch(`${base}/v1/tenant`, { headers: { 'X-Tenant-Id': 'restart-co' } })).status,
-    ).toBe(200);
+    expect((await fetch(`${base}/v1/tenant`, asUser())).status).toBe(200);
     server.signal('SIGTERM');
     expect(await server.exited).toBe(0);
   });

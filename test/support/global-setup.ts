@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,13 @@ import { ADMIN_URL_VAR, TEMPLATE_VAR, urlFor, withAdmin } from './database';
  * each test file copies it.
  */
 export default async function globalSetup(): Promise<void> {
+  // Tests that run the built server or the commands use dist/: build it once,
+  // here, before any worker starts (two workers building at once would race).
+  execFileSync('npm', ['run', '--silent', 'build'], {
+    cwd: join(__dirname, '../..'),
+    stdio: 'inherit',
+  });
+  process.env.GW_TEST_BUILT = '1';
   let admin = process.env.DATABASE_URL;
   if (!admin) {
     const dataDir = mkdtempSync(join(tmpdir(), 'groundwork-test-pg-'));

@@ -6,6 +6,7 @@ export const ROOT = join(__dirname, '../..');
 
 /** Builds dist/ exactly as `npm start` does. */
 export function buildOnce(): void {
+  if (process.env.GW_TEST_BUILT) return; // the global setup built it
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Provider, Type } from '@nestjs/common';
@@ -69,6 +69,7 @@ export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp
     server: app.getHttpServer(),
     close: async () => {
       await app.close();
+      rmSync(config.dataDir, { recursive: true, force: true });
       if (!options.database) await db.drop();
     },
   };

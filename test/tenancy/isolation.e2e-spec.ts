@@ -5,7 +5,8 @@ import { AuditEvent } from '../../src/tenancy/audit/audit-event.entity';
 import { Tenant } from '../../src/tenancy/entities/tenant.entity';
 import { TenantContextMissingError } from '../../src/tenancy/tenancy.exception';
 import { TenantContext } from '../../src/tenancy/tenant-context';
-import { createTenant } from '../support/factories';
+import { createOrg, createTenant, Org } from '../support/factories';
+import { expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 const schemaRows = async (t: TestApp, tenant: Tenant) =>
@@ -29,16 +30,22 @@ describe('tenant isolation', () => {
   afterAll(() => t.close());
 
   it("keeps each tenant's audit events in its own schema under concurrent, interleaved requests", async () => {
-    const a = await createTenant(t.app);
-    const b = await createTenant(t.app);
-    const rename = (tenant: Tenant, i: number) =>
+    // Two organisations, each with its own owner: every request carries its owner's token.
+    const a = await createOrg(t.app);
+    const b = await createOrg(t.app);
+    const rename = (org: Org, i: number) =>
       request(t.server)
         .patch('/v1/tenant')
-        .set('X-Tenant-Id', tenant.slug)
-        .send({ name: `${tenant.slug} #${i}` })
+        .set(org.headers)
+        .set('X-Tenant-Id', org.tenant.slug)
+        .send({ name: `${org.tenant.slug} #${i}` })
         .expect(200);
-    const reads = (tenant: Tenant) =>
-      request(t.server).get('/v1/tenant/audit-events').set('X-Tenant-Id', tenant.id).expect(200);
+    const reads = (org: Org) =>
+      request(t.server)
+        .get('/v1/tenant/audit-log')
+        .set(org.headers)
+        .set('X-Tenant-Id', org.tenant.id)
+        .expect(200);
 
     // 40 writes and 20 reads in flight at once, alternating between the tenants.
     const results = await Promise.all(
@@ -48,7 +55,7 @@ describe('tenant isolation', () => {
     );
     for (const res of results) expect(res.status).toBe(200);
 
-    for (const [tenant, other] of [
+    for (const [{ tenant, headers }, { tenant: other }] of [
       [a, b],
       [b, a],
     ] as const) {
@@ -60,8 +67,8 @@ describe('tenant isolation', () => {
         expect(row.data.after.name.startsWith(`${other.slug} #`)).toBe(false);
       }
       const api = await request(t.server)
-        .get('/v1/tenant/audit-events?limit=100')
-        .set('X-Tenant-Id', tenant.slug)
+        .get('/v1/tenant/audit-log?limit=100')
+        .set(headers)
         .expect(200);
       expect(api.body.items).toHaveLength(20);
       for (const item of api.body.items) expect(item.targetId).toBe(tenant.id);
@@ -69,45 +76,38 @@ describe('tenant isolation', () => {
   });
 
   it('lists only the requesting tenant’s events, and cannot page into another tenant’s with a cursor', async () => {
-    const a = await createTenant(t.app);
-    const b = await createTenant(t.app);
-    await request(t.server)
-      .patch('/v1/tenant')
-      .set('X-Tenant-Id', b.slug)
-      .send({ name: 'B1' })
-      .expect(200);
-    const bEvents = await request(t.server)
-      .get('/v1/tenant/audit-events')
-      .set('X-Tenant-Id', b.slug)
-      .expect(200);
+    const a = await createOrg(t.app);
+    const b = await createOrg(t.app);
+    await request(t.server).patch('/v1/tenant').set(b.headers).send({ name: 'B1' }).expect(200);
+    const bEvents = await request(t.server).get('/v1/tenant/audit-log').set(b.headers).expect(200);
     const bEventId = bEvents.body.items[0].id as string;
     // Tenant A passes B's event id as a cursor: it only ever pages through A's own log.
     const viaCursor = await request(t.server)
-      .get(`/v1/tenant/audit-events?cursor=${bEventId}`)
-      .set('X-Tenant-Id', a.slug)
+      .get(`/v1/tenant/audit-log?cursor=${bEventId}`)
+      .set(a.headers)
       .expect(200);
     expect(viaCursor.body.items).toEqual([]);
+    // Nor can A's owner simply name B: not a member, so B does not exist for them.
+    const named = await request(t.server)
+      .get('/v1/tenant/audit-log')
+      .set(a.headers)
+      .set('X-Tenant-Id', b.tenant.slug);
+    expectProblem(named, 404, 'tenant_not_found');
     // And A's rename never lands in B's schema.
-    await request(t.server)
-      .patch('/v1/tenant')
-      .set('X-Tenant-Id', a.slug)
-      .send({ name: 'A1' })
-      .expect(200);
-    expect((await schemaRows(t, b)).map((r) => r.data.after.name)).toEqual(['B1']);
+    await request(t.server).patch('/v1/tenant').set(a.headers).send({ name: 'A1' }).expect(200);
+    expect((await schemaRows(t, b.tenant)).map((r) => r.data.after.name)).toEqual(['B1']);
   });
 
   it('qualifies every SQL statement of a tenant-scoped request with a schema, and never sets search_path', async () => {
-    const tenant = await createTenant(t.app);
+    const org = await createOrg(t.app);
+    const { tenant } = org;
     statements.length = 0;
     await request(t.server)
       .patch('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
+      .set(org.headers)
       .send({ name: 'Logged' })
       .expect(200);
-    await request(t.server)
-      .get('/v1/tenant/audit-events')
-      .set('X-Tenant-Id', tenant.slug)
-      .expect(200);
+    await request(t.server).get('/v1/tenant/audit-log').set(org.headers).expect(200);
 
     const sql = statements.filter((line) => /\b(select|insert|update|delete)\b/i.test(line));
     expect(sql.length).toBeGreaterThanOrEqual(4);

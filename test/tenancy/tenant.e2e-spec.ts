@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createTenant } from '../support/factories';
+import { createOrg } from '../support/factories';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 describe('GET/PATCH /v1/tenant', () => {
@@ -11,9 +11,11 @@ describe('GET/PATCH /v1/tenant', () => {
   afterAll(() => t.close());
 
   it('returns the tenant named by X-Tenant-Id (slug or id)', async () => {
-    const tenant = await createTenant(t.app, { name: 'Acme' });
+    const org = await createOrg(t.app, { name: 'Acme' });
+    const { tenant } = org;
     const bySlug = await request(t.server)
       .get('/v1/tenant')
+      .set(org.headers)
       .set('X-Tenant-Id', tenant.slug)
       .expect(200);
     expect(bySlug.body).toMatchObject({
@@ -24,29 +26,38 @@ describe('GET/PATCH /v1/tenant', () => {
     });
     const byId = await request(t.server)
       .get('/v1/tenant')
+      .set(org.headers)
       .set('X-Tenant-Id', tenant.id)
       .expect(200);
     expect(byId.body.id).toBe(tenant.id);
   });
 
-  it('renames the tenant and records tenant.updated in its audit log', async () => {
-    const tenant = await createTenant(t.app, { name: 'Old' });
+  it("falls back to the token's tenant when X-Tenant-Id is absent", async () => {
+    const org = await createOrg(t.app, { name: 'Token Co' });
+    const res = await request(t.server)
+      .get('/v1/tenant')
+      .set('Authorization', `Bearer ${org.token}`)
+      .expect(200);
+    expect(res.body).toMatchObject({ id: org.tenant.id, name: 'Token Co' });
+  });
+
+  it('renames the tenant and records tenant.updated, by the signed-in user, in its audit log', async () => {
+    const org = await createOrg(t.app, { name: 'Old' });
+    const { tenant } = org;
     const res = await request(t.server)
       .patch('/v1/tenant')
-      .set('X-Tenant-Id', tenant.slug)
+      .set(org.headers)
       .send({ name: '  New name ' })
       .expect(200);
     expect(res.body.name).toBe('New name');
-    const log = await request(t.server)
-      .get('/v1/tenant/audit-events')
-      .set('X-Tenant-Id', tenant.slug)
-      .expect(200);
+    const log = await request(t.server).get('/v1/tenant/audit-log').set(org.headers).expect(200);
     expect(log.body.items).toHaveLength(1);
     expect(log.body.items[0]).toMatchObject({
       action: 'tenant.updated',
       targetType: 'tenant',
       targetId: tenant.id,
-      actorType: 'anonymous',
+      actorType: 'user',
+      actorId: org.user.id,
       data: { before: { name: 'Old' }, after: { name: 'New name' } },
     });
     expect(log.body.items[0].requestId).toBe(res.headers['x-request-id']);

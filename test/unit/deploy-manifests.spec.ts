@@ -391,7 +391,12 @@ const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 function scriptCommand(script: string): string[] {
   const line = packageJson.scripts[script];
   if (!line) throw new Error(`package.json has no "${script}" script`);
-  return line.split('&&').pop()!.trim().split(/\s+/);
+  return line
+    .split('&&')
+    .pop()!
+    .trim()
+    .replace(/^exec\s+/, '')
+    .split(/\s+/);
 }
 
 /** Variable names of src/config/app-config.ts's `specs`, read as text. */

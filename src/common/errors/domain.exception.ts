@@ -4,6 +4,9 @@
  * in one exhaustive switch, and the global filter writes the problem document.
  */
 export abstract class DomainException<Code extends string = string> extends Error {
+  /** Response headers the problem needs (e.g. `retry-after`, `www-authenticate`). */
+  readonly headers: Record<string, string> = {};
+
   protected constructor(
     readonly code: Code,
     /** Human-readable, safe to show to the API client. */

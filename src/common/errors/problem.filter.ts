@@ -11,7 +11,7 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const { problem, unexpected } = toProblem(error, request.id);
+    const { problem, headers, unexpected } = toProblem(error, request.id);
     if (unexpected !== undefined) {
       this.logger.error(
         { err: unexpected, requestId: request.id, method: request.method, url: request.url },
@@ -19,6 +19,7 @@ export class ProblemFilter implements ExceptionFilter {
       );
     }
     if (reply.sent) return;
+    if (headers) void reply.headers(headers);
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
   }
 }

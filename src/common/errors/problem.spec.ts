@@ -147,11 +147,15 @@ describe('toProblem with domain exceptions', () => {
   });
 
   it('reports a 5xx domain error without a cause as unexpected itself', () => {
+    const error = new CommonException(CommonErrorCode.InternalError, 'Broken.');
+    expect(toProblem(error, REQUEST_ID).unexpected).toBe(error);
+  });
+
+  it('does not log a 503 domain error: unavailability is a known state, not a failure', () => {
     const error = new CommonException(CommonErrorCode.ServiceUnavailable, 'Try again shortly.');
     const { problem, unexpected } = toProblem(error, REQUEST_ID);
-
     expect(problem).toMatchObject({ status: 503, code: 'service_unavailable' });
-    expect(unexpected).toBe(error);
+    expect(unexpected).toBeUndefined();
   });
 
   it('does not report a 4xx domain error with a cause as unexpected', () => {
@@ -328,7 +332,6 @@ describe('toProblem with Nest and Fastify HTTP exceptions', () => {
     [405, 'method_not_allowed'],
     [422, 'unprocessable_entity'],
     [429, 'too_many_requests'],
-    [503, 'service_unavailable'],
   ])('maps a bare %d to %s keeping its message', (status, code) => {
     expect(toProblem(new HttpException('msg', status)).problem).toMatchObject({
       status,
@@ -346,16 +349,26 @@ describe('toProblem with Nest and Fastify HTTP exceptions', () => {
     });
   });
 
-  it('maps a 5xx without a common code to internal_error, keeping the original status in the detail', () => {
-    expect(toProblem(new HttpException('Upstream failed', 502)).problem).toMatchObject({
-      status: 500,
-      code: 'internal_error',
-      detail: '502: Upstream failed',
+  it('maps a bare 503 to service_unavailable, keeping the status but not the message', () => {
+    const { problem, unexpected } = toProblem(new HttpException('msg', 503));
+    expect(problem).toMatchObject({
+      status: 503,
+      code: 'service_unavailable',
+      type: problemType('service_unavailable'),
     });
+    expect(problem.detail).not.toContain('msg');
+    expect(unexpected).toBeInstanceOf(HttpException);
   });
 
-  it('does not report HTTP exceptions as unexpected', () => {
-    expect(toProblem(new HttpException('x', 502)).unexpected).toBeUndefined();
+  it('maps a 5xx without a common code to internal_error with its own status, hiding its message', () => {
+    const { problem } = toProblem(new HttpException('Upstream failed', 502));
+    expect(problem).toMatchObject({ status: 502, code: 'internal_error', title: 'Bad Gateway' });
+    expect(problem.detail).not.toContain('Upstream');
+  });
+
+  it('reports 5xx HTTP exceptions as unexpected (logged), but not 4xx ones', () => {
+    expect(toProblem(new HttpException('x', 502)).unexpected).toBeInstanceOf(HttpException);
+    expect(toProblem(new HttpException('x', 404)).unexpected).toBeUndefined();
   });
 });
 

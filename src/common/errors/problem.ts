@@ -24,9 +24,13 @@ export interface Problem {
 
 export interface ProblemOutcome {
   problem: Problem;
+  headers?: Record<string, string>;
   /** Set when the error was not one we meant to throw: log it with its stack. */
   unexpected?: unknown;
 }
+
+const GENERIC_DETAIL =
+  'An unexpected error occurred. It has been logged; quote the request id when reporting it.';
 
 export const problemType = (code: string): string => `urn:groundwork:problem:${code}`;
 
@@ -47,15 +51,26 @@ export function toProblem(error: unknown, requestId?: string): ProblemOutcome {
     // A 5xx domain error is still a failure of ours: log what caused it.
     return {
       problem: fromDomain(domain),
-      unexpected: domain.status >= 500 ? (domain.cause ?? domain) : undefined,
+      headers: domain.headers,
+      // 503 is a known state (maintenance, upgrade), not a failure to log.
+      unexpected:
+        domain.status >= 500 && domain.status !== 503 ? (domain.cause ?? domain) : undefined,
     };
   }
-  if (error instanceof HttpException) return { problem: fromDomain(fromHttpException(error)) };
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status >= 500) {
+      // Our own failure dressed as HTTP: logged, and its message is not for the client.
+      const problem = fromDomain(new CommonException(commonCodeForStatus(status), GENERIC_DETAIL));
+      return {
+        problem: { ...problem, status, title: STATUS_CODES[status] ?? 'Error' },
+        unexpected: error,
+      };
+    }
+    return { problem: fromDomain(fromHttpException(error)) };
+  }
 
-  const internal = new CommonException(
-    CommonErrorCode.InternalError,
-    'An unexpected error occurred. It has been logged; quote the request id when reporting it.',
-  );
+  const internal = new CommonException(CommonErrorCode.InternalError, GENERIC_DETAIL);
   // Something is always logged, even when `undefined` itself was thrown.
   return {
     problem: fromDomain(internal),

@@ -34,18 +34,34 @@ export class AuditService {
     // Even with an EntityManager handed in, recording needs a tenant context: fail closed.
     if (!this.tenantContext.hasTenant) throw new TenantContextMissingError('The audit log');
     const inRequest = this.cls.isActive() && this.cls.getId() !== undefined;
-    const actor = entry.actor ?? { type: inRequest ? 'anonymous' : 'system' };
-    return em.create(AuditEvent, {
-      actorType: actor.type,
-      actorId: actor.id ?? null,
-      action: entry.action,
-      targetType: entry.target?.type ?? null,
-      targetId: entry.target?.id ?? null,
-      requestId: inRequest ? this.cls.getId() : null,
-      ip: inRequest ? (this.cls.get('ip') ?? null) : null,
-      data: entry.data ?? {},
-      at: this.clock.now(),
-    });
+    const actor = entry.actor ?? this.currentActor(inRequest);
+    return em.create(
+      AuditEvent,
+      {
+        actorType: actor.type,
+        actorId: actor.id ?? null,
+        action: entry.action,
+        targetType: entry.target?.type ?? null,
+        targetId: entry.target?.id ?? null,
+        requestId: inRequest ? this.cls.getId() : null,
+        ip: inRequest ? (this.cls.get('ip') ?? null) : null,
+        data: entry.data ?? {},
+        at: this.clock.now(),
+      },
+      // Explicit, so the event lands in the tenant's schema whatever EntityManager carries it.
+      { schema: this.tenantContext.tenant.schemaName },
+    );
+  }
+
+  /** The caller as the request context knows it; `system` outside a request. */
+  private currentActor(inRequest: boolean): { type: AuditActorType; id?: string } {
+    const principal = this.cls.isActive() ? this.cls.get('principal') : undefined;
+    if (principal?.kind === 'api_key') return { type: 'api_key', id: principal.keyId };
+    if (principal?.kind === 'user') {
+      const asStaff = this.cls.get('tenantAccess')?.asStaff ?? false;
+      return { type: asStaff ? 'platform_staff' : 'user', id: principal.userId };
+    }
+    return { type: inRequest ? 'anonymous' : 'system' };
   }
 
   /** Newest first, keyset-paginated on the time-ordered id. */

@@ -41,7 +41,8 @@ export class Tenant {
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
 
-  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  /** Set by the code that changes the row, from the injectable Clock. */
+  @Property({ type: 'datetime' })
   updatedAt: Date = new Date();
 
   @Property({ type: 'datetime', nullable: true })

@@ -1,0 +1,26 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiProblems } from '../common/http/api-problem';
+import type { Action, AppAbility, Subject } from './ability.factory';
+
+export type PolicyHandler = (ability: AppAbility) => boolean;
+
+export const CHECK_POLICIES = 'groundwork:check-policies';
+export const IS_PUBLIC = 'groundwork:public';
+
+/** The route needs an authenticated caller whose ability passes every handler. */
+export function CheckPolicies(...handlers: PolicyHandler[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(CHECK_POLICIES, handlers),
+    ApiBearerAuth(),
+    ApiSecurity('api-key'),
+    ApiProblems(401, 403),
+  );
+}
+
+/** Shorthand for the common policy: `@Can('read', 'Member')`. */
+export const Can = (action: Action, subject: Subject) =>
+  CheckPolicies((ability) => ability.can(action, subject));
+
+/** The route is open to anonymous callers (credentials, if sent, are still checked). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
