@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MailTransport, NoMailTransport, SmtpMailTransport } from './mail-transport';
+import { AdminOutboxController } from './admin-outbox.controller';
 import { OutboxService } from './outbox.service';
 import { OutboxWorker } from './outbox.worker';
 
@@ -10,6 +11,7 @@ import { OutboxWorker } from './outbox.worker';
  * `OutboxService.enqueue()` inside their own transaction; the worker delivers.
  */
 @Module({
+  controllers: [AdminOutboxController],
   providers: [
     OutboxService,
     OutboxWorker,
