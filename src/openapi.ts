@@ -14,6 +14,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`.',
     )
     .setVersion(readPackageVersion())
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
     .build();
   return SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDto, FieldErrorDto],

@@ -19,7 +19,9 @@ export interface CliApp {
  */
 export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<void> {
   // Commands print their own progress; the framework's start-up chatter is noise here.
-  const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
+  const loaded = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
+  // A one-off command never delivers the outbox: the servers do.
+  const config = { ...loaded, mail: { ...loaded.mail, deliver: false } };
   let database: DatabaseServer;
   try {
     database = await openDatabaseServer(config);

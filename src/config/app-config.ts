@@ -51,6 +51,8 @@ export interface AppConfig {
     from: string;
     /** How often the outbox worker looks for due messages. */
     outboxPollMs: number;
+    /** Whether this process delivers the outbox (with SMTP_URL); commands set it false. */
+    deliver: boolean;
   };
 }
 
@@ -284,6 +286,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       smtpUrl: env.SMTP_URL ? new Secret(env.SMTP_URL) : undefined,
       from: env.MAIL_FROM,
       outboxPollMs: env.OUTBOX_POLL_MS,
+      deliver: true,
     },
   };
 }

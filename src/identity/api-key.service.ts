@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { ClsService } from 'nestjs-cls';
 import { randomBytes } from 'node:crypto';
+import { narrow } from '../access/accessible-by';
 import { Clock } from '../common/clock';
 import { ApiKeyPrincipal } from '../common/principal';
+import { RequestStore } from '../common/request-store';
 import { AuditService } from '../tenancy/audit/audit.service';
 import { TenantContext } from '../tenancy/tenant-context';
 import { ApiKeyCreatedDto, ApiKeyDto, CreateApiKeyDto } from './dtos/api-key.dto';
@@ -22,6 +25,7 @@ export class ApiKeyService {
     private readonly tenantContext: TenantContext,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly cls: ClsService<RequestStore>,
   ) {}
 
   async create(dto: CreateApiKeyDto, createdBy: string): Promise<ApiKeyCreatedDto> {
@@ -57,7 +61,8 @@ export class ApiKeyService {
   async list(): Promise<ApiKeyDto[]> {
     const rows = await this.tenantContext.em.find(
       ApiKey,
-      { tenantId: this.tenantContext.tenant.id },
+      // The request's ability narrows (no ability: a trusted internal caller).
+      narrow({ tenantId: this.tenantContext.tenant.id }, this.cls.get('ability'), 'read', 'ApiKey'),
       { orderBy: { createdAt: 'desc', id: 'desc' } },
     );
     return rows.map(toDto);
@@ -66,8 +71,16 @@ export class ApiKeyService {
   async revoke(id: string): Promise<void> {
     const em = this.tenantContext.em;
     await em.transactional(async (tx) => {
-      // Narrowed by tenant: another tenant's key id is simply not found.
-      const key = await tx.findOne(ApiKey, { id, tenantId: this.tenantContext.tenant.id });
+      // Narrowed by tenant and ability: another tenant's key id is simply not found.
+      const key = await tx.findOne(
+        ApiKey,
+        narrow(
+          { id, tenantId: this.tenantContext.tenant.id },
+          this.cls.get('ability'),
+          'delete',
+          'ApiKey',
+        ),
+      );
       if (!key)
         throw new IdentityException(
           IdentityErrorCode.ApiKeyNotFound,

@@ -75,7 +75,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    if (this.config.mail.smtpUrl) this.start();
+    if (this.config.mail.smtpUrl && this.config.mail.deliver) this.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

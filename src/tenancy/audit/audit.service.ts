@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
+import { narrow } from '../../access/accessible-by';
 import { Clock } from '../../common/clock';
 import { RequestStore } from '../../common/request-store';
 import { AuditEventDto, AuditEventPageDto, ListAuditEventsQuery } from '../dtos/audit-event.dto';
@@ -68,10 +69,16 @@ export class AuditService {
   async list(query: ListAuditEventsQuery): Promise<AuditEventPageDto> {
     const rows = await this.tenantContext.em.find(
       AuditEvent,
-      {
-        ...(query.cursor ? { id: { $lt: query.cursor } } : {}),
-        ...(query.action ? { action: query.action } : {}),
-      },
+      // The request's ability narrows (no ability: a trusted internal caller).
+      narrow(
+        {
+          ...(query.cursor ? { id: { $lt: query.cursor } } : {}),
+          ...(query.action ? { action: query.action } : {}),
+        },
+        this.cls.get('ability'),
+        'read',
+        'AuditLog',
+      ),
       { orderBy: { id: 'desc' }, limit: query.limit + 1 },
     );
     const items = rows.slice(0, query.limit);

@@ -3,6 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { AccessErrorCode, AccessException } from '../../access/access.exception';
+import { narrow } from '../../access/accessible-by';
 import { TenantRole } from '../../access/roles';
 import { Clock } from '../../common/clock';
 import { RequestStore } from '../../common/request-store';
@@ -83,7 +84,13 @@ export class InvitationService {
   async list(): Promise<InvitationDto[]> {
     const rows = await this.tenantContext.em.find(
       Invitation,
-      { tenantId: this.tenantContext.tenant.id, acceptedAt: null },
+      // The request's ability narrows (no ability: a trusted internal caller).
+      narrow(
+        { tenantId: this.tenantContext.tenant.id, acceptedAt: null },
+        this.cls.get('ability'),
+        'read',
+        'Invitation',
+      ),
       { orderBy: { createdAt: 'desc', id: 'desc' } },
     );
     const now = this.clock.now();

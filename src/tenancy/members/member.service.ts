@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { AccessErrorCode, AccessException } from '../../access/access.exception';
+import { narrow } from '../../access/accessible-by';
 import { TenantRole } from '../../access/roles';
 import { Clock } from '../../common/clock';
 import { RequestStore } from '../../common/request-store';
@@ -28,7 +29,8 @@ export class MemberService {
     const em = this.tenantContext.em;
     const rows = await em.find(
       Membership,
-      { tenantId: this.tenantContext.tenant.id },
+      // The request's ability narrows (no ability: a trusted internal caller).
+      narrow({ tenantId: this.tenantContext.tenant.id }, this.cls.get('ability'), 'read', 'Member'),
       { orderBy: { createdAt: 'asc', id: 'asc' } },
     );
     const users = new Map(
