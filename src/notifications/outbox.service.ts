@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { toPage } from '../common/http/pagination';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -85,11 +86,7 @@ export class OutboxService {
         exclude: ['text', 'html'],
       },
     );
-    const items = rows.slice(0, limit);
-    return {
-      items: items.map((row) => OutboxMessageDto.from(row)),
-      nextCursor: rows.length > limit ? items[items.length - 1].id : null,
-    };
+    return toPage(rows, limit, (row) => OutboxMessageDto.from(row));
   }
 
   /** One message with its bodies; `outbox_message_not_found` when there is none. */

@@ -1,6 +1,7 @@
+import { PageQuery } from '../../common/http/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
 import { OutboxKind, OutboxMessage, OutboxStatus } from '../entities/outbox-message.entity';
 
 /** An outbox message as the admin API lists it: everything but the bodies. */
@@ -90,7 +91,7 @@ export class OutboxMessagePageDto {
   nextCursor!: string | null;
 }
 
-export class ListOutboxMessagesQuery {
+export class ListOutboxMessagesQuery extends PageQuery {
   @ApiPropertyOptional({ enum: OutboxStatus, enumName: 'OutboxStatus' })
   @IsOptional()
   @IsEnum(OutboxStatus)
@@ -102,17 +103,4 @@ export class ListOutboxMessagesQuery {
   @IsString()
   @MaxLength(320)
   to?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 50;
-
-  @ApiPropertyOptional({ format: 'uuid', description: 'The `nextCursor` of the previous page.' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
 }

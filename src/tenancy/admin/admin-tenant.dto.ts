@@ -1,16 +1,7 @@
+import { PageQuery } from '../../common/http/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import {
-  IsEnum,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsEnum, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { TenantStatus } from '../entities/tenant.entity';
 import { TenantDto } from '../dtos/tenant.dto';
 
@@ -38,7 +29,7 @@ export class AdminTenantPageDto {
   nextCursor!: string | null;
 }
 
-export class ListTenantsQuery {
+export class ListTenantsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: TenantStatus, enumName: 'TenantStatus' })
   @IsOptional()
   @IsEnum(TenantStatus)
@@ -49,19 +40,6 @@ export class ListTenantsQuery {
   @IsString()
   @MaxLength(100)
   q?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 50;
-
-  @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
 }
 
 export class SuspendTenantDto {

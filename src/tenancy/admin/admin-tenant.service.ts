@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { toPage } from '../../common/http/pagination';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { Clock } from '../../common/clock';
@@ -30,11 +31,7 @@ export class AdminTenantService {
       },
       { orderBy: { id: 'desc' }, limit: query.limit + 1 },
     );
-    const items = rows.slice(0, query.limit);
-    return {
-      items: items.map(toDto),
-      nextCursor: rows.length > query.limit ? items[items.length - 1].id : null,
-    };
+    return toPage(rows, query.limit, toDto);
   }
 
   async get(id: string): Promise<AdminTenantDto> {

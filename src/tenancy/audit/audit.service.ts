@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { toPage } from '../../common/http/pagination';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { narrow } from '../../access/accessible-by';
@@ -81,10 +82,6 @@ export class AuditService {
       ),
       { orderBy: { id: 'desc' }, limit: query.limit + 1 },
     );
-    const items = rows.slice(0, query.limit);
-    return {
-      items: items.map((event) => AuditEventDto.from(event)),
-      nextCursor: rows.length > query.limit ? items[items.length - 1].id : null,
-    };
+    return toPage(rows, query.limit, (event) => AuditEventDto.from(event));
   }
 }

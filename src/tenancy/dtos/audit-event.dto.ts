@@ -1,6 +1,6 @@
+import { PageQuery } from '../../common/http/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
 import { AuditEvent } from '../audit/audit-event.entity';
 
 export class AuditEventDto {
@@ -62,20 +62,7 @@ export class AuditEventPageDto {
   nextCursor!: string | null;
 }
 
-export class ListAuditEventsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 50;
-
-  @ApiPropertyOptional({ format: 'uuid', description: 'The `nextCursor` of the previous page.' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
-
+export class ListAuditEventsQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'tenant.updated' })
   @IsOptional()
   @Matches(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/, {
