@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,7 +93,8 @@ function writeMigration(kind: 'platform' | 'tenant', name: string, diff: SchemaD
   const sql = (list: string[]) =>
     list.length
       ? list
-          .map((s) => `    this.addSql('${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}');`)
+          // A JS string literal of the statement (quotes, backslashes and newlines escaped).
+          .map((s) => `    this.addSql(${toSingleQuoted(s)});`)
           .join('\n')
       : '    // Write the SQL here.';
   const header =
@@ -127,7 +129,17 @@ ${sql(diff.down)}
       `${open}${body.trimEnd()}\n  { name: '${className}', class: ${className} },\n${close}`,
   );
   writeFileSync(index, source);
+  // House style, so the new files pass `prettier --check` as written (a development-only command).
+  execFileSync('npx', ['prettier', '--write', join(dir, `${className}.ts`), index], {
+    cwd: PROJECT_ROOT,
+    stdio: 'ignore',
+  });
   return join('migrations', kind, `${className}.ts`);
 }
 
 runMain(main);
+
+function toSingleQuoted(sql: string): string {
+  const json = JSON.stringify(sql); // escapes backslashes, double quotes, newlines
+  return `'${json.slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
+}
