@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { toPage } from '../../common/http/pagination';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { ClsService } from 'nestjs-cls';
 import { Clock } from '../../common/clock';
-import { RequestStore } from '../../common/request-store';
-import { PlatformAuditEvent } from '../audit/platform-audit-event.entity';
+import { AuditService } from '../audit/audit.service';
 import { Tenant, TenantStatus } from '../entities/tenant.entity';
 import { TenancyErrorCode, TenancyException } from '../tenancy.exception';
 import { TenantDirectory } from '../tenant-directory.service';
@@ -16,7 +14,7 @@ export class AdminTenantService {
   constructor(
     private readonly em: EntityManager,
     private readonly directory: TenantDirectory,
-    private readonly cls: ClsService<RequestStore>,
+    private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
 
@@ -64,31 +62,12 @@ export class AdminTenantService {
         const from = row.status;
         row.status = to;
         row.updatedAt = this.clock.now();
-        this.recordPlatform(em, action, row.id, { ...data, from, to });
+        this.audit.recordPlatform({ action, tenantId: row.id, data: { ...data, from, to } }, em);
       }
       return row;
     });
     this.directory.invalidate(tenant);
     return toDto(tenant);
-  }
-
-  private recordPlatform(
-    em: EntityManager,
-    action: string,
-    tenantId: string,
-    data: Record<string, unknown>,
-  ): void {
-    const principal = this.cls.get('principal');
-    em.create(PlatformAuditEvent, {
-      actorType: principal?.kind === 'user' ? 'platform_staff' : 'system',
-      actorId: principal?.kind === 'user' ? principal.userId : null,
-      action,
-      tenantId,
-      requestId: this.cls.getId() ?? null,
-      ip: this.cls.get('ip') ?? null,
-      data,
-      at: this.clock.now(),
-    });
   }
 
   private async load(em: EntityManager, id: string): Promise<Tenant> {

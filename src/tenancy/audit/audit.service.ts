@@ -9,6 +9,7 @@ import { AuditEventDto, AuditEventPageDto, ListAuditEventsQuery } from '../dtos/
 import { TenantContextMissingError } from '../tenancy.exception';
 import { TenantContext } from '../tenant-context';
 import { AuditActorType, AuditEvent } from './audit-event.entity';
+import { PlatformAuditEvent } from './platform-audit-event.entity';
 
 export interface AuditEntry {
   /** Dotted verb, e.g. `tenant.updated`. */
@@ -53,6 +54,33 @@ export class AuditService {
       // Explicit, so the event lands in the tenant's schema whatever EntityManager carries it.
       { schema: this.tenantContext.tenant.schemaName },
     );
+  }
+
+  /**
+   * The platform audit log: what staff (or the system) did to a tenant, in the
+   * caller's unit of work. Same actor, request id and address as `record()`.
+   */
+  recordPlatform(
+    entry: Omit<AuditEntry, 'target'> & { tenantId: string },
+    em: EntityManager,
+  ): PlatformAuditEvent {
+    const inRequest = this.cls.isActive() && this.cls.getId() !== undefined;
+    const principal = this.cls.isActive() ? this.cls.get('principal') : undefined;
+    const actor =
+      entry.actor ??
+      (principal?.kind === 'user' && principal.platformRole
+        ? { type: 'platform_staff' as const, id: principal.userId }
+        : this.currentActor(inRequest));
+    return em.create(PlatformAuditEvent, {
+      actorType: actor.type,
+      actorId: actor.id ?? null,
+      action: entry.action,
+      tenantId: entry.tenantId,
+      requestId: inRequest ? this.cls.getId() : null,
+      ip: inRequest ? (this.cls.get('ip') ?? null) : null,
+      data: entry.data ?? {},
+      at: this.clock.now(),
+    });
   }
 
   /** The caller as the request context knows it; `system` outside a request. */
