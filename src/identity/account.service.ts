@@ -12,6 +12,7 @@ import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
 import { IdentityErrorCode, IdentityException } from './identity.exception';
 import { randomToken, tokenHash } from './secret-token';
+import { TokenService } from './token.service';
 
 const TTL_MS: Record<EmailTokenPurpose, number> = {
   [EmailTokenPurpose.VerifyEmail]: 48 * 3600_000,
@@ -28,6 +29,7 @@ export class AccountService {
     private readonly em: EntityManager,
     private readonly outbox: OutboxService,
     private readonly clock: Clock,
+    private readonly tokens: TokenService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -102,6 +104,7 @@ export class AccountService {
         { revokedAt: this.clock.now(), revokedReason: 'password_reset' },
       );
     });
+    this.tokens.forgetSessions();
   }
 
   private issue(em: EntityManager, userId: string, purpose: EmailTokenPurpose): string {

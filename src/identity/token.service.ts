@@ -13,6 +13,7 @@ export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export const JWT_ISSUER = 'groundwork';
 export const JWT_AUDIENCE = 'groundwork-api';
+const SESSION_CACHE_MS = 5_000;
 
 /** Claims of an access token. */
 export interface AccessClaims {
@@ -39,6 +40,8 @@ export interface IssuedTokens {
  */
 @Injectable()
 export class TokenService {
+  private readonly sessions = new Map<string, { open: boolean; expires: number }>();
+
   constructor(
     private readonly jwt: JwtService,
     private readonly em: EntityManager,
@@ -135,6 +138,31 @@ export class TokenService {
         { familyId, revokedAt: null },
         { revokedAt: this.clock.now(), revokedReason: reason },
       );
+    this.sessions.delete(familyId);
+  }
+
+  /**
+   * Whether the session of an access token is still open (some token of its
+   * family neither revoked nor expired), so logout, a password reset or a
+   * detected reuse also stop access tokens already handed out. Cached for a
+   * few seconds; this process forgets a session it revokes at once.
+   */
+  async sessionOpen(familyId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const hit = this.sessions.get(familyId);
+    if (hit && hit.expires > now.getTime()) return hit.open;
+    const open =
+      (await this.em
+        .fork()
+        .count(RefreshToken, { familyId, revokedAt: null, expiresAt: { $gt: now } })) > 0;
+    if (this.sessions.size > 50_000) this.sessions.clear();
+    this.sessions.set(familyId, { open, expires: now.getTime() + SESSION_CACHE_MS });
+    return open;
+  }
+
+  /** Drops cached session states (after revoking every session of a user). */
+  forgetSessions(): void {
+    this.sessions.clear();
   }
 
   /** The family of a refresh token, for logout by token. */

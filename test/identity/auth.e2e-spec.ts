@@ -206,6 +206,9 @@ describe('auth', () => {
         .send({ refreshToken: org.refreshToken })
         .expect(401);
       expect(res.body.code).toBe('invalid_token');
+      // The access token of the ended session stops working too, before it expires.
+      const after = await request(t.server).get('/v1/tenant').set(org.headers).expect(401);
+      expect(after.body.code).toBe('invalid_token');
     });
 
     it('refuses expired, forged and unsigned access tokens with 401', async () => {

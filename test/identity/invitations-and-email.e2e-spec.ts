@@ -231,6 +231,8 @@ describe('email verification and password reset', () => {
       .expect(422);
     expect(weak.body.code).toBe('weak_password');
     await api().post('/v1/auth/password/reset').send({ token, password: NEW_PASSWORD }).expect(204);
+    // Every session ended: the old access token is refused as well.
+    await api().get('/v1/tenant').set(org.headers).expect(401);
 
     await api().post('/v1/auth/refresh').send({ refreshToken: org.refreshToken }).expect(401);
     await api()

@@ -5,12 +5,17 @@ import { PlatformRole } from '../../access/roles';
 import { UserPrincipal } from '../../common/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { AccessClaims, JWT_AUDIENCE, JWT_ISSUER } from '../token.service';
+import { AccessClaims, JWT_AUDIENCE, JWT_ISSUER, TokenService } from '../token.service';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** `Authorization: Bearer <access token>`; HS256 only, issuer and audience checked. */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(@InjectConfig() config: AppConfig) {
+  constructor(
+    @InjectConfig() config: AppConfig,
+    private readonly tokens: TokenService,
+  ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKey: config.secrets.jwtSecret.reveal(),
@@ -21,7 +26,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  validate(claims: AccessClaims): UserPrincipal {
+  async validate(claims: AccessClaims): Promise<UserPrincipal | false> {
+    // A signed, unexpired token of a session that has ended (logout, reset, reuse) is refused.
+    if (
+      typeof claims.sid !== 'string' ||
+      !UUID.test(claims.sid) ||
+      !(await this.tokens.sessionOpen(claims.sid))
+    ) {
+      return false;
+    }
     return {
       kind: 'user',
       userId: claims.sub,
