@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
+import { TtlCache } from '../common/ttl-cache';
 import { newId } from '../common/uuid';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
@@ -40,7 +41,7 @@ export interface IssuedTokens {
  */
 @Injectable()
 export class TokenService {
-  private readonly sessions = new Map<string, { open: boolean; expires: number }>();
+  private readonly sessions = new TtlCache<string, boolean>(SESSION_CACHE_MS, 50_000);
 
   constructor(
     private readonly jwt: JwtService,
@@ -149,14 +150,13 @@ export class TokenService {
    */
   async sessionOpen(familyId: string): Promise<boolean> {
     const now = this.clock.now();
-    const hit = this.sessions.get(familyId);
-    if (hit && hit.expires > now.getTime()) return hit.open;
+    const hit = this.sessions.get(familyId, now.getTime());
+    if (hit) return hit.value;
     const open =
       (await this.em
         .fork()
         .count(RefreshToken, { familyId, revokedAt: null, expiresAt: { $gt: now } })) > 0;
-    if (this.sessions.size > 50_000) this.sessions.clear();
-    this.sessions.set(familyId, { open, expires: now.getTime() + SESSION_CACHE_MS });
+    this.sessions.set(familyId, open, now.getTime());
     return open;
   }
 

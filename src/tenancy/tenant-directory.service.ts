@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
+import { TtlCache } from '../common/ttl-cache';
 import { TenantRef } from '../common/request-store';
 import { Tenant, TenantStatus } from './entities/tenant.entity';
 
@@ -22,7 +23,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 @Injectable()
 export class TenantDirectory {
-  private readonly cache = new Map<string, { value: TenantRecord | null; expires: number }>();
+  private readonly cache = new TtlCache<string, TenantRecord | null>(TTL_MS, MAX_ENTRIES);
 
   constructor(
     private readonly em: EntityManager,
@@ -32,8 +33,8 @@ export class TenantDirectory {
   async find(idOrSlug: string): Promise<TenantRecord | undefined> {
     const key = idOrSlug.trim().toLowerCase();
     const now = this.clock.now().getTime();
-    const hit = this.cache.get(key);
-    if (hit && hit.expires > now) return hit.value ?? undefined;
+    const hit = this.cache.get(key, now);
+    if (hit) return hit.value ?? undefined;
 
     const tenant = await this.em
       .fork()
@@ -50,8 +51,7 @@ export class TenantDirectory {
           migrationFailed: !!tenant.migrationError,
         }
       : null;
-    if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, { value, expires: now + TTL_MS });
+    this.cache.set(key, value, now);
     return value ?? undefined;
   }
 

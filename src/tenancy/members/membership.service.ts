@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { TenantRole } from '../../access/roles';
 import { Clock } from '../../common/clock';
+import { TtlCache } from '../../common/ttl-cache';
 import { Membership } from '../entities/membership.entity';
 
 const TTL_MS = 5_000;
@@ -14,7 +15,7 @@ const TTL_MS = 5_000;
  */
 @Injectable()
 export class MembershipService {
-  private readonly cache = new Map<string, { role: TenantRole | null; expires: number }>();
+  private readonly cache = new TtlCache<string, TenantRole | null>(TTL_MS, 50_000);
 
   constructor(
     private readonly em: EntityManager,
@@ -24,14 +25,13 @@ export class MembershipService {
   async roleOf(tenantId: string, userId: string): Promise<TenantRole | null> {
     const key = `${tenantId}:${userId}`;
     const now = this.clock.now().getTime();
-    const hit = this.cache.get(key);
-    if (hit && hit.expires > now) return hit.role;
+    const hit = this.cache.get(key, now);
+    if (hit) return hit.value;
     const row = await this.em
       .fork()
       .findOne(Membership, { tenantId, userId }, { fields: ['role'] });
     const role = row?.role ?? null;
-    if (this.cache.size > 50_000) this.cache.clear();
-    this.cache.set(key, { role, expires: now + TTL_MS });
+    this.cache.set(key, role, now);
     return role;
   }
 
