@@ -1,4 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126032644_catalog_seed } from './Migration20261126032644_catalog_seed';
+import { Migration20261126032635_billing } from './Migration20261126032635_billing';
 import { Migration20261126011133_identity } from './Migration20261126011133_identity';
 import { Migration20261126004525_outbox } from './Migration20261126004525_outbox';
 import { Migration20261126001300_tenant } from './Migration20261126001300_tenant';
@@ -11,4 +13,6 @@ export const platformMigrations: MigrationObject[] = [
   { name: 'Migration20261126001300_tenant', class: Migration20261126001300_tenant },
   { name: 'Migration20261126004525_outbox', class: Migration20261126004525_outbox },
   { name: 'Migration20261126011133_identity', class: Migration20261126011133_identity },
+  { name: 'Migration20261126032635_billing', class: Migration20261126032635_billing },
+  { name: 'Migration20261126032644_catalog_seed', class: Migration20261126032644_catalog_seed },
 ];

@@ -16,6 +16,17 @@ import { Invitation } from '../tenancy/entities/invitation.entity';
 import { PlatformAuditEvent } from '../tenancy/audit/platform-audit-event.entity';
 import { Membership } from '../tenancy/entities/membership.entity';
 import { OutboxMessage } from '../notifications/entities/outbox-message.entity';
+import { IdempotencyRecord } from '../common/http/idempotency-record.entity';
+import { BillingCounter } from '../billing/entities/billing-counter.entity';
+import { BillingCustomer } from '../billing/entities/billing-customer.entity';
+import { Feature } from '../billing/entities/feature.entity';
+import { GatewayEvent } from '../billing/entities/gateway-event.entity';
+import { Invoice, InvoiceLine } from '../billing/entities/invoice.entity';
+import { PaymentAttempt } from '../billing/entities/payment-attempt.entity';
+import { PaymentMethod } from '../billing/entities/payment-method.entity';
+import { Plan } from '../billing/entities/plan.entity';
+import { Price } from '../billing/entities/price.entity';
+import { Subscription } from '../billing/entities/subscription.entity';
 
 /** Every entity, platform and tenant alike; a module adding one lists it here. */
 export const ENTITIES = [
@@ -29,6 +40,18 @@ export const ENTITIES = [
   Invitation,
   PlatformAuditEvent,
   EmailToken,
+  IdempotencyRecord,
+  Feature,
+  Plan,
+  Price,
+  BillingCustomer,
+  PaymentMethod,
+  Subscription,
+  Invoice,
+  InvoiceLine,
+  PaymentAttempt,
+  GatewayEvent,
+  BillingCounter,
 ];
 
 export interface OrmOverrides {
