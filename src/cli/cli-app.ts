@@ -21,7 +21,7 @@ export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<vo
   // Commands print their own progress; the framework's start-up chatter is noise here.
   const loaded = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
   // A one-off command never delivers the outbox: the servers do.
-  const config = { ...loaded, mail: { ...loaded.mail, deliver: false } };
+  const config = { ...loaded, mail: { ...loaded.mail, deliver: false }, jobs: { work: false } };
   let database: DatabaseServer;
   try {
     database = await openDatabaseServer(config);

@@ -54,6 +54,25 @@ export interface AppConfig {
     /** Whether this process delivers the outbox (with SMTP_URL); commands set it false. */
     deliver: boolean;
   };
+  billing: {
+    /** `stripe` when STRIPE_SECRET_KEY is set, else the offline `simulated` gateway. */
+    gateway: 'stripe' | 'simulated';
+    stripe: {
+      secretKey?: Secret;
+      /** Another Stripe API base (stripe-mock, a local test server); unset: api.stripe.com. */
+      apiUrl?: string;
+    };
+    /** Signs (simulated) and verifies (both) `POST /webhooks/stripe`. */
+    webhookSecret: Secret;
+    /** Admin test clocks that move a tenant's billing time (never in production). */
+    testClocks: boolean;
+    /** When the scheduled billing run looks for due renewals (cron, UTC). */
+    runCron: string;
+  };
+  jobs: {
+    /** Whether this process works the durable job queues; commands set it false. */
+    work: boolean;
+  };
 }
 
 const int = (min: number, max: number) =>
@@ -199,6 +218,30 @@ const encryptionKeys = makeValidator<string>((raw) => {
   return raw;
 });
 
+const stripeKey = makeValidator<string>((raw) => {
+  if (!/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/.test(raw.trim())) {
+    // Never echo the value.
+    throw new EnvError('expected a Stripe secret or restricted key (sk_live_…, sk_test_…, rk_…)');
+  }
+  return raw.trim();
+});
+
+const webhookSecret = makeValidator<string>((raw) => {
+  if (!/^whsec_[A-Za-z0-9+/=_-]{16,}$/.test(raw.trim())) {
+    throw new EnvError('expected the endpoint signing secret Stripe shows (whsec_…)');
+  }
+  return raw.trim();
+});
+
+/** Five-field cron (minute hour day month weekday), as pg-boss schedules it. */
+const cron = makeValidator<string>((raw) => {
+  const value = raw.trim();
+  if (!/^(\S+\s+){4}\S+$/.test(value)) {
+    throw new EnvError(`expected a five-field cron expression such as "*/5 * * * *", got "${raw}"`);
+  }
+  return value;
+});
+
 const specs = {
   NODE_ENV: str({
     choices: ['development', 'test', 'production'] as const,
@@ -223,9 +266,18 @@ const specs = {
   SMTP_URL: smtpUrl({ default: undefined }),
   MAIL_FROM: mailbox({ default: 'Groundwork <no-reply@localhost>' }),
   OUTBOX_POLL_MS: int(10, 600_000)({ default: 1000 }),
+  STRIPE_SECRET_KEY: stripeKey({ default: undefined }),
+  STRIPE_WEBHOOK_SECRET: webhookSecret({ default: undefined }),
+  STRIPE_API_URL: httpUrl({ default: undefined }),
+  BILLING_GATEWAY: str({ choices: ['stripe', 'simulated'] as const, default: undefined }),
+  BILLING_RUN_CRON: cron({ default: '* * * * *' }),
 };
 
-const SECRET_NAMES: GeneratedSecretName[] = ['JWT_SECRET', 'DATA_ENCRYPTION_KEYS'];
+const SECRET_NAMES: GeneratedSecretName[] = [
+  'JWT_SECRET',
+  'DATA_ENCRYPTION_KEYS',
+  'STRIPE_WEBHOOK_SECRET',
+];
 
 /**
  * Builds the configuration from an environment. Every problem is collected and
@@ -247,14 +299,25 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
   const production = env.NODE_ENV === 'production';
   const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(process.cwd(), env.DATA_DIR);
   const missing = SECRET_NAMES.filter((name) => !env[name]);
+  const gateway = env.BILLING_GATEWAY ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'simulated');
+  const problems: string[] = [];
+  if (gateway === 'stripe' && !env.STRIPE_SECRET_KEY) {
+    problems.push('STRIPE_SECRET_KEY: is required when BILLING_GATEWAY is stripe');
+  }
   if (production) {
-    const problems = missing.map(
-      (name) => `${name}: is required in production (no secret is generated there)`,
+    problems.push(
+      ...missing.map((name) => `${name}: is required in production (no secret is generated there)`),
     );
+    // Money must not silently go nowhere: production states it wants the simulation.
+    if (!env.STRIPE_SECRET_KEY && env.BILLING_GATEWAY !== 'simulated') {
+      problems.push(
+        'STRIPE_SECRET_KEY: is required in production (or set BILLING_GATEWAY=simulated for a demo)',
+      );
+    }
     // The embedded database is a development convenience (and not in the production image).
     if (!env.DATABASE_URL) problems.unshift('DATABASE_URL: is required in production');
-    if (problems.length > 0) throw new ConfigError(problems);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   const generated = loadOrCreateDevSecrets(dataDir, missing);
   const secret = (name: GeneratedSecretName): string => env[name] ?? generated[name]!;
 
@@ -288,5 +351,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       outboxPollMs: env.OUTBOX_POLL_MS,
       deliver: true,
     },
+    billing: {
+      gateway,
+      stripe: {
+        secretKey: env.STRIPE_SECRET_KEY ? new Secret(env.STRIPE_SECRET_KEY) : undefined,
+        apiUrl: env.STRIPE_API_URL,
+      },
+      webhookSecret: new Secret(secret('STRIPE_WEBHOOK_SECRET')),
+      testClocks: !production,
+      runCron: env.BILLING_RUN_CRON,
+    },
+    jobs: { work: true },
   };
 }

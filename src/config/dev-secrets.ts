@@ -7,6 +7,7 @@ import { join } from 'node:path';
 export const GENERATED_SECRETS = {
   JWT_SECRET: () => randomBytes(48).toString('base64url'),
   DATA_ENCRYPTION_KEYS: () => `k1:${randomBytes(32).toString('base64')}`,
+  STRIPE_WEBHOOK_SECRET: () => `whsec_${randomBytes(24).toString('base64url')}`,
 } as const;
 
 export type GeneratedSecretName = keyof typeof GENERATED_SECRETS;

@@ -1,4 +1,12 @@
-import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  Entity,
+  Enum,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { newId } from '../../common/uuid';
 import { BillingInterval, moneyType } from './money';
 import { Plan } from './plan.entity';
