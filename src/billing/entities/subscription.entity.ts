@@ -73,6 +73,10 @@ export class Subscription {
   @Enum({ items: () => SubscriptionStatus, type: 'text' })
   status!: SubscriptionStatus;
 
+  /** Periods are whole intervals counted from here (so a 31st never drifts to the 28th). */
+  @Property({ type: 'datetime' })
+  billingAnchor!: Date;
+
   @Property({ type: 'datetime' })
   currentPeriodStart!: Date;
 

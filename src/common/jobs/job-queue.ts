@@ -1,0 +1,139 @@
+import {
+  BeforeApplicationShutdown,
+  Global,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import PgBoss from 'pg-boss';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { sslFromUrl } from '../../database/orm.config';
+
+/** pg-boss keeps its tables here, beside `platform`. */
+export const JOB_SCHEMA = 'pgboss';
+
+export interface QueueDefinition<Data extends object> {
+  name: string;
+  /**
+   * `stately`: at most one queued and one running job per singleton key (what
+   * "renew subscription X for period P" wants); `standard` otherwise.
+   */
+  policy?: 'standard' | 'stately';
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  expireInSeconds?: number;
+  /** Five-field cron (UTC) on which pg-boss enqueues one job cluster-wide. */
+  cron?: string;
+  /** Jobs fetched per poll; each is handled one after another. */
+  batchSize?: number;
+  pollingIntervalSeconds?: number;
+  handle(data: Data, job: { id: string }): Promise<void>;
+}
+
+/**
+ * Durable jobs on pg-boss: they survive crashes and restarts, retry with
+ * backoff, and a cron fires once across every replica. Handlers register in
+ * their module's `onModuleInit`; the queue starts once the application has
+ * booted, and only in processes with `jobs.work` (commands enqueue, never work).
+ * Handlers must be idempotent: a job may run again after a crash.
+ */
+@Injectable()
+export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JobQueue.name);
+  private readonly queues = new Map<string, QueueDefinition<object>>();
+  private boss?: PgBoss;
+  private starting?: Promise<PgBoss>;
+
+  constructor(@InjectConfig() private readonly config: AppConfig) {}
+
+  define<Data extends object>(definition: QueueDefinition<Data>): void {
+    if (this.boss) throw new Error(`Queue ${definition.name} defined after the job queue started`);
+    this.queues.set(definition.name, definition as QueueDefinition<object>);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.start();
+  }
+
+  /** Enqueues a job; returns its id, or null when a job with the same singleton key is already queued. */
+  async send<Data extends object>(
+    name: string,
+    data: Data,
+    options: { singletonKey?: string; startAfter?: Date } = {},
+  ): Promise<string | null> {
+    const boss = await this.start();
+    if (!this.queues.has(name)) throw new Error(`Unknown queue ${name}`);
+    return boss.send(name, data, options);
+  }
+
+  /** Queued (not yet running) jobs of a queue: the backlog metric. */
+  async depth(name: string): Promise<number> {
+    const boss = await this.start();
+    return boss.getQueueSize(name);
+  }
+
+  private start(): Promise<PgBoss> {
+    this.starting ??= this.boot();
+    return this.starting;
+  }
+
+  private async boot(): Promise<PgBoss> {
+    const url = this.config.database.url?.reveal();
+    if (!url) throw new Error('The database URL must be resolved before the job queue starts');
+    const work = this.config.jobs.work;
+    const boss = new PgBoss({
+      connectionString: url,
+      ssl: sslFromUrl(url),
+      schema: JOB_SCHEMA,
+      application_name: 'groundwork-jobs',
+      max: 3,
+      // Maintenance and cron evaluation only where jobs are worked.
+      supervise: work,
+      schedule: work,
+    });
+    boss.on('error', (error) => this.logger.error({ err: error }, 'job queue error'));
+    await boss.start();
+    for (const queue of this.queues.values()) {
+      await boss.createQueue(queue.name, {
+        name: queue.name,
+        policy: queue.policy ?? 'standard',
+        retryLimit: queue.retryLimit ?? 5,
+        retryDelay: queue.retryDelaySeconds ?? 5,
+        retryBackoff: true,
+        expireInSeconds: queue.expireInSeconds ?? 15 * 60,
+      });
+    }
+    if (work) {
+      for (const queue of this.queues.values()) {
+        await boss.work<object>(
+          queue.name,
+          {
+            batchSize: queue.batchSize ?? 1,
+            pollingIntervalSeconds: queue.pollingIntervalSeconds ?? 2,
+          },
+          async (jobs) => {
+            for (const job of jobs) {
+              await queue.handle(job.data, { id: job.id });
+            }
+          },
+        );
+        if (queue.cron) await boss.schedule(queue.name, queue.cron, {}, { tz: 'UTC' });
+      }
+    }
+    this.boss = boss;
+    return boss;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.starting) return;
+    const boss = await this.starting.catch(() => undefined);
+    // Let running handlers finish (they use the ORM, which closes after this).
+    await boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
+  }
+}
+
+@Global()
+@Module({ providers: [JobQueue], exports: [JobQueue] })
+export class JobsModule {}
