@@ -139,6 +139,7 @@ export class SimulatedGateway extends PaymentGateway {
   /** Idempotency key → payment id, as Stripe keeps them (24 h there; the process lifetime here). */
   private readonly byKey = new Map<string, string>();
   private readonly faults: SimulatedFault[] = [];
+  private readonly refundsByKey = new Map<string, RefundResult>();
   /** Every charge request received, for assertions (how many times was the card charged?). */
   readonly chargeLog: ChargeRequest[] = [];
 
@@ -218,7 +219,12 @@ export class SimulatedGateway extends PaymentGateway {
     this.chargeLog.push(request);
     const fault = this.faults.shift();
     if (fault === 'timeout_after_charge') {
-      this.chargeNow(request);
+      // The gateway acted (charged or declined); only its answer was lost.
+      try {
+        this.chargeNow(request);
+      } catch {
+        // The decline is recorded on the payment; the caller sees the lost connection.
+      }
       throw this.faultError(fault);
     }
     if (fault) throw this.faultError(fault);
@@ -251,6 +257,8 @@ export class SimulatedGateway extends PaymentGateway {
     idempotencyKey: string;
   }): Promise<RefundResult> {
     return this.call(() => {
+      const replayed = this.refundsByKey.get(input.idempotencyKey);
+      if (replayed) return replayed;
       const payment = this.payments.get(input.paymentId);
       if (!payment || payment.status !== 'succeeded') {
         throw new PaymentError({
@@ -268,7 +276,9 @@ export class SimulatedGateway extends PaymentGateway {
         });
       }
       payment.refunded += amount;
-      return { id: rid('re'), amount, status: 'succeeded' as const };
+      const refund = { id: rid('re'), amount, status: 'succeeded' as const };
+      this.refundsByKey.set(input.idempotencyKey, refund);
+      return refund;
     });
   }
 

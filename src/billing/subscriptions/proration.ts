@@ -151,7 +151,8 @@ export function planChange(
   }
   const credit: ProrationLine = {
     kind: 'proration_credit',
-    amount: -unusedAmount(periodAmount(from), period.start, period.end, at),
+    // `0 -`, not unary minus: with nothing unused (a free plan) the credit is 0, never -0.
+    amount: 0 - unusedAmount(periodAmount(from), period.start, period.end, at),
     rate: from,
     periodStart: at,
     periodEnd: period.end,
