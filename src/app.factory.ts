@@ -8,6 +8,7 @@ import { PROBLEM_CONTENT_TYPE, toProblem } from './common/errors/problem';
 import { requestIdFor } from './common/http/request-id';
 import { AppConfig } from './config/app-config';
 import { setupOpenApi } from './openapi';
+import { RAW_BODY_ROUTES } from './billing/webhooks/webhook.controller';
 
 /** The Fastify adapter with our limits and request ids. */
 export function createAdapter(config: AppConfig): FastifyAdapter {
@@ -46,8 +47,19 @@ export const APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
  */
 export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
-  app.setGlobalPrefix('v1', { exclude: ['health', 'health/{*path}'] });
+  app.setGlobalPrefix('v1', {
+    exclude: ['health', 'health/{*path}', 'webhooks/{*path}'],
+  });
   const fastify = app.getHttpAdapter().getInstance();
+  // Webhook signatures are computed over the exact bytes sent: those routes get
+  // the raw body; every other route keeps Fastify's own (safe) JSON parser.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (RAW_BODY_ROUTES.has(request.routeOptions.url ?? '')) return done(null, body);
+    // Fastify's parser takes the buffer too (typed as a string).
+    parseJson(request, body as unknown as string, done);
+  });
   // Fastify parses text/plain by default; a JSON API refuses it (415) rather
   // than validating a string.
   fastify.removeContentTypeParser('text/plain');

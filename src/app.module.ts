@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ClsModule, ClsService } from 'nestjs-cls';
 import type { DestinationStream } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
 import { ClockModule } from './common/clock';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { createValidationPipe } from './common/http/validation';
+import { IdempotencyInterceptor } from './common/http/idempotency.interceptor';
+import { IdempotencyService } from './common/http/idempotency.service';
 import { RequestStore } from './common/request-store';
 import { AppConfig } from './config/app-config';
 import { APP_CONFIG, ConfigModule } from './config/config.module';
@@ -22,6 +24,8 @@ import { RedisModule } from './common/redis';
 import { AuthenticationGuard } from './identity/authentication.guard';
 import { IdentityModule } from './identity/identity.module';
 import { TenantGuard } from './tenancy/tenant.guard';
+import { BillingModule } from './billing/billing.module';
+import { JobsModule } from './common/jobs/job-queue';
 
 export interface AppModuleOptions {
   orm?: OrmOverrides;
@@ -55,11 +59,13 @@ export class AppModule {
         ClockModule,
         DatabaseModule.forRoot(options.orm),
         RedisModule,
+        JobsModule,
         AccessModule,
         HealthModule,
         TenancyModule,
         NotificationsModule,
         IdentityModule,
+        BillingModule,
       ],
       providers: [
         // The request pipeline, in this order: who is calling, for which
@@ -68,6 +74,8 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: TenantGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        IdempotencyService,
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AbilityBuilder, createMongoAbility, MongoAbility } from '@casl/ability';
 import { ApiKeyPrincipal, Principal, TenantAccess } from '../common/principal';
+import { Entitlements, FEATURE_GATES } from './entitlements';
 import { PlatformRole, TenantRole } from './roles';
 
 export const ACTIONS = ['manage', 'create', 'read', 'update', 'delete'] as const;
@@ -13,8 +14,13 @@ export const SUBJECTS = [
   'Invitation',
   'ApiKey',
   'AuditLog',
+  'Subscription',
+  'PaymentMethod',
+  'Invoice',
   'PlatformTenant',
   'Outbox',
+  'Plan',
+  'PlatformBilling',
 ] as const;
 export type Subject = (typeof SUBJECTS)[number] | 'all';
 
@@ -24,6 +30,8 @@ export interface AbilityContext {
   principal?: Principal;
   /** Role in the current tenant, when the request has one. */
   tenantAccess?: TenantAccess;
+  /** The current tenant's plan entitlements, when the request has a tenant. */
+  entitlements?: Entitlements;
 }
 
 type Can = AbilityBuilder<AppAbility>['can'];
@@ -33,20 +41,23 @@ const TENANT_RULES: Record<TenantRole, (can: Can) => void> = {
   [TenantRole.Owner]: (can) => {
     can('manage', ['Tenant', 'Member', 'Invitation', 'ApiKey']);
     can('read', 'AuditLog');
+    can('manage', ['Subscription', 'PaymentMethod', 'Invoice']);
   },
   [TenantRole.Admin]: (can) => {
     can(['read', 'update'], 'Tenant');
     can('manage', ['Member', 'Invitation', 'ApiKey']);
     can('read', 'AuditLog');
+    can('read', ['Subscription', 'PaymentMethod', 'Invoice']);
   },
   [TenantRole.BillingManager]: (can) => {
     can('read', ['Tenant', 'Member']);
+    can('manage', ['Subscription', 'PaymentMethod', 'Invoice']);
   },
   [TenantRole.SupportAgent]: (can) => {
-    can('read', ['Tenant', 'Member']);
+    can('read', ['Tenant', 'Member', 'Subscription']);
   },
   [TenantRole.Member]: (can) => {
-    can('read', ['Tenant', 'Member']);
+    can('read', ['Tenant', 'Member', 'Subscription']);
   },
 };
 
@@ -75,6 +86,14 @@ export class AbilityFactory {
       if (tenantAccess?.role) TENANT_RULES[tenantAccess.role](can);
     }
     if (principal?.kind === 'api_key' && tenantAccess) this.apiKeyRules(principal, can, cannot);
+    // The plan's limits bind everyone acting in the tenant, staff included.
+    if (context.entitlements) {
+      for (const [feature, subjects] of Object.entries(FEATURE_GATES)) {
+        if (context.entitlements.features[feature] !== true) {
+          cannot(['create', 'update'], [...subjects]);
+        }
+      }
+    }
     return build();
   }
 

@@ -4,6 +4,7 @@ import { ClsService } from 'nestjs-cls';
 import { RequestStore } from '../common/request-store';
 import { AbilityFactory } from './ability.factory';
 import { AccessErrorCode, AccessException } from './access.exception';
+import { EntitlementSource } from './entitlements';
 import { CHECK_POLICIES, IS_PUBLIC, PolicyHandler } from './policies';
 
 /**
@@ -17,9 +18,10 @@ export class PoliciesGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly abilities: AbilityFactory,
     private readonly cls: ClsService<RequestStore>,
+    private readonly entitlements: EntitlementSource,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const handlers = this.reflector.getAllAndOverride<PolicyHandler[] | undefined>(
@@ -29,9 +31,11 @@ export class PoliciesGuard implements CanActivate {
     if (!handlers) {
       throw new AccessException(AccessErrorCode.Forbidden, 'This route declares no access policy.');
     }
+    const tenant = this.cls.get('tenant');
     const ability = this.abilities.createFor({
       principal: this.cls.get('principal'),
       tenantAccess: this.cls.get('tenantAccess'),
+      entitlements: tenant ? await this.entitlements.forTenant(tenant.id) : undefined,
     });
     this.cls.set('ability', ability);
     if (!handlers.every((handler) => handler(ability))) {

@@ -10,6 +10,10 @@ const KEY_A = Buffer.alloc(32, 1).toString('base64');
 const KEY_B = Buffer.alloc(32, 2).toString('base64');
 const JWT = 'j'.repeat(32);
 const KEYS = `k1:${KEY_A}`;
+const WHSEC = `whsec_${'w'.repeat(32)}`;
+const STRIPE_KEY = `sk_live_${'s'.repeat(24)}`;
+/** Every secret a run outside production would otherwise generate into secrets.json. */
+const ALL_SECRETS = { JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS, STRIPE_WEBHOOK_SECRET: WHSEC };
 
 let dataDir: string;
 
@@ -48,7 +52,7 @@ const readSecretsFile = (): Record<string, string> =>
 
 describe('loadConfig defaults', () => {
   it('fills every setting with its documented default when the environment is empty', () => {
-    const config = load({ JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS });
+    const config = load(ALL_SECRETS);
 
     expect(config.env).toBe('development');
     expect(config.dataDir).toBe(dataDir);
@@ -68,6 +72,14 @@ describe('loadConfig defaults', () => {
       migrationConcurrency: 4,
       healthTimeoutMs: 2000,
     });
+    expect(config.billing).toEqual({
+      gateway: 'simulated',
+      stripe: { secretKey: undefined, apiUrl: undefined },
+      webhookSecret: expect.anything(),
+      testClocks: true,
+      runCron: '* * * * *',
+    });
+    expect(config.jobs).toEqual({ work: true });
   });
 
   it('derives the default PUBLIC_URL from PORT', () => {
@@ -88,13 +100,12 @@ describe('loadConfig defaults', () => {
   });
 
   it('resolves a relative DATA_DIR against the working directory', () => {
-    const config = loadConfig({
-      DATA_DIR: 'some/relative/dir',
-      JWT_SECRET: JWT,
-      DATA_ENCRYPTION_KEYS: KEYS,
-    });
+    // Every secret is given, so nothing is generated into the repository.
+    const relativeDir = `groundwork-relative-${process.pid}/dir`;
+    const config = loadConfig({ DATA_DIR: relativeDir, ...ALL_SECRETS });
 
-    expect(config.dataDir).toBe(resolve(process.cwd(), 'some/relative/dir'));
+    expect(config.dataDir).toBe(resolve(process.cwd(), relativeDir));
+    expect(existsSync(resolve(process.cwd(), relativeDir))).toBe(false);
   });
 });
 
@@ -334,43 +345,91 @@ describe('loadConfig rejections', () => {
 describe('loadConfig in production', () => {
   const DB = 'postgres://app:pw@db.internal:5432/groundwork';
 
-  it('requires DATABASE_URL, JWT_SECRET and DATA_ENCRYPTION_KEYS, naming each', () => {
+  /** Everything production needs, so a test can leave out exactly one thing. */
+  const PRODUCTION = {
+    NODE_ENV: 'production',
+    DATABASE_URL: DB,
+    ...ALL_SECRETS,
+    STRIPE_SECRET_KEY: STRIPE_KEY,
+  };
+  const without = (...names: (keyof typeof PRODUCTION)[]): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = { ...PRODUCTION };
+    for (const name of names) delete env[name];
+    return env;
+  };
+
+  it('requires DATABASE_URL, every secret and a Stripe key, naming each', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       'DATABASE_URL: is required in production',
       'JWT_SECRET: is required in production (no secret is generated there)',
       'DATA_ENCRYPTION_KEYS: is required in production (no secret is generated there)',
+      'STRIPE_WEBHOOK_SECRET: is required in production (no secret is generated there)',
+      'STRIPE_SECRET_KEY: is required in production (or set BILLING_GATEWAY=simulated for a demo)',
     ]);
     expect(existsSync(secretsFile())).toBe(false);
   });
 
-  it('names only the secret that is missing', () => {
-    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: DB, JWT_SECRET: JWT })).toEqual([
-      'DATA_ENCRYPTION_KEYS: is required in production (no secret is generated there)',
-    ]);
-    expect(
-      problemsOf({ NODE_ENV: 'production', DATABASE_URL: DB, DATA_ENCRYPTION_KEYS: KEYS }),
-    ).toEqual(['JWT_SECRET: is required in production (no secret is generated there)']);
-  });
+  it.each(['JWT_SECRET', 'DATA_ENCRYPTION_KEYS', 'STRIPE_WEBHOOK_SECRET'] as const)(
+    'names only the secret that is missing (%s)',
+    (name) => {
+      expect(problemsOf(without(name))).toEqual([
+        `${name}: is required in production (no secret is generated there)`,
+      ]);
+      expect(existsSync(secretsFile())).toBe(false);
+    },
+  );
 
   it('uses the given secrets and writes no secrets file', () => {
-    const config = load({
-      NODE_ENV: 'production',
-      DATABASE_URL: DB,
-      JWT_SECRET: JWT,
-      DATA_ENCRYPTION_KEYS: `k2:${KEY_B},k1:${KEY_A}`,
-    });
+    const config = load({ ...PRODUCTION, DATA_ENCRYPTION_KEYS: `k2:${KEY_B},k1:${KEY_A}` });
 
     expect(config.env).toBe('production');
     expect(config.secrets.jwtSecret.reveal()).toBe(JWT);
     expect(config.secrets.dataEncryptionKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
     expect(config.secrets.dataEncryptionKeys[0].key.reveal()).toBe(KEY_B);
+    expect(config.billing.webhookSecret.reveal()).toBe(WHSEC);
+    expect(config.billing.stripe.secretKey?.reveal()).toBe(STRIPE_KEY);
     expect(existsSync(secretsFile())).toBe(false);
   });
 
   it('needs no embedded database: only DATABASE_URL is missing when the secrets are given', () => {
-    expect(
-      problemsOf({ NODE_ENV: 'production', JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS }),
-    ).toEqual(['DATABASE_URL: is required in production']);
+    expect(problemsOf(without('DATABASE_URL'))).toEqual([
+      'DATABASE_URL: is required in production',
+    ]);
+  });
+
+  it('refuses to run without STRIPE_SECRET_KEY, so payments cannot silently be simulated', () => {
+    expect(problemsOf(without('STRIPE_SECRET_KEY'))).toEqual([
+      'STRIPE_SECRET_KEY: is required in production (or set BILLING_GATEWAY=simulated for a demo)',
+    ]);
+  });
+
+  it('runs without STRIPE_SECRET_KEY when BILLING_GATEWAY=simulated says so explicitly', () => {
+    const config = load({ ...without('STRIPE_SECRET_KEY'), BILLING_GATEWAY: 'simulated' });
+
+    expect(config.billing.gateway).toBe('simulated');
+    expect(config.billing.stripe.secretKey).toBeUndefined();
+    expect(config.billing.testClocks).toBe(false);
+  });
+
+  it('still needs the webhook secret with the simulated gateway (it signs its events)', () => {
+    const env = { ...without('STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET') };
+
+    expect(problemsOf({ ...env, BILLING_GATEWAY: 'simulated' })).toEqual([
+      'STRIPE_WEBHOOK_SECRET: is required in production (no secret is generated there)',
+    ]);
+  });
+
+  it('reports BILLING_GATEWAY=stripe without a key once, on STRIPE_SECRET_KEY', () => {
+    expect(problemsOf({ ...without('STRIPE_SECRET_KEY'), BILLING_GATEWAY: 'stripe' })).toEqual([
+      'STRIPE_SECRET_KEY: is required when BILLING_GATEWAY is stripe',
+    ]);
+  });
+
+  it('uses Stripe when the key is given, with test clocks off', () => {
+    const config = load(PRODUCTION);
+
+    expect(config.billing.gateway).toBe('stripe');
+    expect(config.billing.testClocks).toBe(false);
   });
 });
 
@@ -380,13 +439,28 @@ describe('loadConfig secrets outside production', () => {
 
     expect(statSync(secretsFile()).mode & 0o777).toBe(0o600);
     const stored = readSecretsFile();
-    expect(Object.keys(stored).sort()).toEqual(['DATA_ENCRYPTION_KEYS', 'JWT_SECRET']);
+    expect(Object.keys(stored).sort()).toEqual([
+      'DATA_ENCRYPTION_KEYS',
+      'JWT_SECRET',
+      'STRIPE_WEBHOOK_SECRET',
+    ]);
     expect(config.secrets.jwtSecret.reveal()).toBe(stored.JWT_SECRET);
     expect(stored.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
     expect(config.secrets.dataEncryptionKeys).toHaveLength(1);
     const [key] = config.secrets.dataEncryptionKeys;
     expect(`${key.id}:${key.key.reveal()}`).toBe(stored.DATA_ENCRYPTION_KEYS);
     expect(Buffer.from(key.key.reveal(), 'base64')).toHaveLength(32);
+    expect(config.billing.webhookSecret.reveal()).toBe(stored.STRIPE_WEBHOOK_SECRET);
+  });
+
+  it('generates a webhook secret the STRIPE_WEBHOOK_SECRET rule itself accepts', () => {
+    load();
+    const generated = readSecretsFile().STRIPE_WEBHOOK_SECRET;
+
+    expect(generated).toMatch(/^whsec_/);
+    expect(load({ STRIPE_WEBHOOK_SECRET: generated }).billing.webhookSecret.reveal()).toBe(
+      generated,
+    );
   });
 
   it('returns the same secrets on a second load', () => {
@@ -397,6 +471,7 @@ describe('loadConfig secrets outside production', () => {
     expect(second.secrets.dataEncryptionKeys.map((k) => [k.id, k.key.reveal()])).toEqual(
       first.secrets.dataEncryptionKeys.map((k) => [k.id, k.key.reveal()]),
     );
+    expect(second.billing.webhookSecret.reveal()).toBe(first.billing.webhookSecret.reveal());
   });
 
   it('generates different secrets for different data folders', () => {
@@ -429,7 +504,10 @@ describe('loadConfig secrets outside production', () => {
     const config = load({ JWT_SECRET: JWT });
 
     expect(config.secrets.jwtSecret.reveal()).toBe(JWT);
-    expect(Object.keys(readSecretsFile())).toEqual(['DATA_ENCRYPTION_KEYS']);
+    expect(Object.keys(readSecretsFile()).sort()).toEqual([
+      'DATA_ENCRYPTION_KEYS',
+      'STRIPE_WEBHOOK_SECRET',
+    ]);
     expect(readFileSync(secretsFile(), 'utf8')).not.toContain(JWT);
   });
 
@@ -437,12 +515,20 @@ describe('loadConfig secrets outside production', () => {
     const config = load({ DATA_ENCRYPTION_KEYS: KEYS });
 
     expect(config.secrets.dataEncryptionKeys[0].key.reveal()).toBe(KEY_A);
-    expect(Object.keys(readSecretsFile())).toEqual(['JWT_SECRET']);
+    expect(Object.keys(readSecretsFile()).sort()).toEqual(['JWT_SECRET', 'STRIPE_WEBHOOK_SECRET']);
     expect(readFileSync(secretsFile(), 'utf8')).not.toContain(KEY_A);
   });
 
-  it('writes no file at all when both secrets are provided', () => {
-    load({ JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS });
+  it('does not write a provided STRIPE_WEBHOOK_SECRET to the file', () => {
+    const config = load({ STRIPE_WEBHOOK_SECRET: WHSEC });
+
+    expect(config.billing.webhookSecret.reveal()).toBe(WHSEC);
+    expect(Object.keys(readSecretsFile()).sort()).toEqual(['DATA_ENCRYPTION_KEYS', 'JWT_SECRET']);
+    expect(readFileSync(secretsFile(), 'utf8')).not.toContain(WHSEC);
+  });
+
+  it('writes no file at all when every secret is provided', () => {
+    load(ALL_SECRETS);
 
     expect(existsSync(secretsFile())).toBe(false);
   });
@@ -463,7 +549,11 @@ describe('loadConfig secrets outside production', () => {
     const config = load();
 
     expect(config.secrets.jwtSecret.reveal()).toBe(jwt);
-    expect(Object.keys(readSecretsFile()).sort()).toEqual(['DATA_ENCRYPTION_KEYS', 'JWT_SECRET']);
+    expect(Object.keys(readSecretsFile()).sort()).toEqual([
+      'DATA_ENCRYPTION_KEYS',
+      'JWT_SECRET',
+      'STRIPE_WEBHOOK_SECRET',
+    ]);
   });
 
   it('refuses to start when the secrets file is unreadable rather than regenerating', () => {
@@ -474,17 +564,156 @@ describe('loadConfig secrets outside production', () => {
   });
 
   it('never shows a secret when the whole configuration is logged', () => {
-    const config = load({ DATABASE_URL: 'postgres://app:db-pa55word@db:5432/app' });
+    const config = load({
+      DATABASE_URL: 'postgres://app:db-pa55word@db:5432/app',
+      STRIPE_SECRET_KEY: STRIPE_KEY,
+    });
     const jwt = config.secrets.jwtSecret.reveal();
     const key = config.secrets.dataEncryptionKeys[0].key.reveal();
+    const webhook = config.billing.webhookSecret.reveal();
 
     for (const dump of [JSON.stringify(config), inspect(config, { depth: 10 })]) {
       expect(dump).not.toContain(jwt);
       expect(dump).not.toContain(key);
+      expect(dump).not.toContain(webhook);
+      expect(dump).not.toContain(STRIPE_KEY);
       expect(dump).not.toContain('db-pa55word');
       expect(dump).toContain('[secret]');
     }
   });
+});
+
+describe('loadConfig billing', () => {
+  it('defaults to the simulated gateway without STRIPE_SECRET_KEY, with test clocks', () => {
+    const { billing } = load(ALL_SECRETS);
+
+    expect(billing.gateway).toBe('simulated');
+    expect(billing.stripe).toEqual({ secretKey: undefined, apiUrl: undefined });
+    expect(billing.testClocks).toBe(true);
+  });
+
+  it('chooses Stripe when STRIPE_SECRET_KEY is set, keeping the key as a Secret', () => {
+    const { billing } = load({ ...ALL_SECRETS, STRIPE_SECRET_KEY: STRIPE_KEY });
+
+    expect(billing.gateway).toBe('stripe');
+    expect(billing.stripe.secretKey?.reveal()).toBe(STRIPE_KEY);
+    expect(String(billing.stripe.secretKey)).toBe('[secret]');
+  });
+
+  it('lets BILLING_GATEWAY=simulated win over a configured key', () => {
+    const { billing } = load({
+      ...ALL_SECRETS,
+      STRIPE_SECRET_KEY: STRIPE_KEY,
+      BILLING_GATEWAY: 'simulated',
+    });
+
+    expect(billing.gateway).toBe('simulated');
+  });
+
+  it('refuses BILLING_GATEWAY=stripe without a key, and writes no secrets file', () => {
+    expect(problemsOf({ BILLING_GATEWAY: 'stripe' })).toEqual([
+      'STRIPE_SECRET_KEY: is required when BILLING_GATEWAY is stripe',
+    ]);
+    expect(existsSync(secretsFile())).toBe(false);
+  });
+
+  it('rejects an unknown BILLING_GATEWAY naming it', () => {
+    expect(problemFor('BILLING_GATEWAY', { BILLING_GATEWAY: 'paypal' })).toContain('"paypal"');
+  });
+
+  it.each([
+    `sk_test_${'a1'.repeat(12)}`,
+    `sk_live_${'B2'.repeat(12)}`,
+    `rk_test_${'c3'.repeat(12)}`,
+    `rk_live_${'D4'.repeat(12)}`,
+  ])('accepts the Stripe key %s', (key) => {
+    expect(
+      load({ ...ALL_SECRETS, STRIPE_SECRET_KEY: key }).billing.stripe.secretKey?.reveal(),
+    ).toBe(key);
+  });
+
+  it('trims whitespace around STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
+    const { billing } = load({
+      ...ALL_SECRETS,
+      STRIPE_SECRET_KEY: ` ${STRIPE_KEY}\n`,
+      STRIPE_WEBHOOK_SECRET: ` ${WHSEC} `,
+    });
+
+    expect(billing.stripe.secretKey?.reveal()).toBe(STRIPE_KEY);
+    expect(billing.webhookSecret.reveal()).toBe(WHSEC);
+  });
+
+  it.each([
+    ['a publishable key', 'pk_live_hunter2Secret42'],
+    ['a webhook secret', 'whsec_hunter2Secret42hunter2'],
+    ['an unknown environment', 'sk_prod_hunter2Secret42'],
+    ['no key material', 'sk_live_'],
+    ['a space inside', 'sk_live_hunter2 Secret42'],
+    ['a bare password', 'hunter2Secret42'],
+  ])('rejects %s as STRIPE_SECRET_KEY without echoing it', (_label, key) => {
+    const line = problemFor('STRIPE_SECRET_KEY', { STRIPE_SECRET_KEY: key });
+
+    expect(line).toBe(
+      'STRIPE_SECRET_KEY: expected a Stripe secret or restricted key (sk_live_…, sk_test_…, rk_…)',
+    );
+    expect(line).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['no prefix', 'hunter2Secret42hunter2Secret42'],
+    ['a Stripe API key', 'sk_live_hunter2Secret42hunter2'],
+    ['15 characters after the prefix', 'whsec_hunter2Secret42'],
+    ['a space inside', 'whsec_hunter2Secret42 hunter2Secret42'],
+  ])('rejects %s as STRIPE_WEBHOOK_SECRET without echoing it', (_label, secret) => {
+    let error: unknown;
+    try {
+      load({ STRIPE_WEBHOOK_SECRET: secret });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    const configError = error as ConfigError;
+    expect(configError.problems).toEqual([
+      'STRIPE_WEBHOOK_SECRET: expected the endpoint signing secret Stripe shows (whsec_…)',
+    ]);
+    expect(configError.message).not.toContain('hunter2');
+    expect(inspect(configError)).not.toContain('hunter2');
+  });
+
+  it('accepts a webhook secret of 16 characters after the prefix', () => {
+    const secret = `whsec_${'x'.repeat(16)}`;
+
+    expect(load({ STRIPE_WEBHOOK_SECRET: secret }).billing.webhookSecret.reveal()).toBe(secret);
+  });
+
+  it('reads STRIPE_API_URL without its trailing slash (stripe-mock, a local test server)', () => {
+    const { billing } = load({ ...ALL_SECRETS, STRIPE_API_URL: 'http://localhost:12111/' });
+
+    expect(billing.stripe.apiUrl).toBe('http://localhost:12111');
+  });
+
+  it('rejects a STRIPE_API_URL that is not http(s)', () => {
+    expect(problemFor('STRIPE_API_URL', { STRIPE_API_URL: 'localhost:12111' })).toMatch(
+      /^STRIPE_API_URL: expected an http\(s\) URL/,
+    );
+  });
+
+  it.each(['*/5 * * * *', '0 3 * * 1-5', '15 2 1 * *', '  0 * * * *  '])(
+    'accepts BILLING_RUN_CRON=%j',
+    (cron) => {
+      expect(load({ ...ALL_SECRETS, BILLING_RUN_CRON: cron }).billing.runCron).toBe(cron.trim());
+    },
+  );
+
+  it.each(['hourly', '* * * *', '* * * * * *', '*/5'])(
+    'rejects BILLING_RUN_CRON=%j naming the variable and the value',
+    (cron) => {
+      expect(problemFor('BILLING_RUN_CRON', { BILLING_RUN_CRON: cron })).toBe(
+        `BILLING_RUN_CRON: expected a five-field cron expression such as "*/5 * * * *", got "${cron}"`,
+      );
+    },
+  );
 });
 
 describe('parseEncryptionKeys', () => {

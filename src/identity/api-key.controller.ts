@@ -18,6 +18,7 @@ import {
 import { Can } from '../access/policies';
 import { CurrentUser } from '../access/current-user';
 import { ApiProblems } from '../common/http/api-problem';
+import { IdempotencyUnsupported } from '../common/http/idempotency.interceptor';
 import { UserPrincipal } from '../common/principal';
 import { TenantScoped } from '../tenancy/tenant-scoped.decorator';
 import { ApiKeyService } from './api-key.service';
@@ -31,6 +32,7 @@ export class ApiKeyController {
 
   @Post()
   @Can('create', 'ApiKey')
+  @IdempotencyUnsupported()
   @ApiOperation({
     operationId: 'createApiKey',
     summary: 'Create an API key (the key is shown only in this response)',

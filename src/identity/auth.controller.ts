@@ -11,6 +11,7 @@ import { ClsService } from 'nestjs-cls';
 import { Authenticated, CurrentUser } from '../access/current-user';
 import { Public } from '../access/policies';
 import { ApiProblems } from '../common/http/api-problem';
+import { IdempotencyUnsupported } from '../common/http/idempotency.interceptor';
 import { UserPrincipal } from '../common/principal';
 import { RequestStore } from '../common/request-store';
 import { AuthService } from './auth.service';
@@ -97,6 +98,9 @@ export class AuthController {
   @Post('switch-tenant')
   @HttpCode(200)
   @Authenticated()
+  @IdempotencyUnsupported(
+    'its response holds a new refresh token, which is only ever stored hashed.',
+  )
   @ApiOperation({
     operationId: 'switchTenant',
     summary: 'Act for another organisation you belong to',

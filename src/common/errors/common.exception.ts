@@ -16,6 +16,14 @@ export enum CommonErrorCode {
   TooManyRequests = 'too_many_requests',
   InternalError = 'internal_error',
   ServiceUnavailable = 'service_unavailable',
+  /** `Idempotency-Key` is empty, too long, or not printable ASCII. */
+  IdempotencyKeyInvalid = 'idempotency_key_invalid',
+  /** The route refuses `Idempotency-Key` (its response holds a secret that is never stored). */
+  IdempotencyKeyUnsupported = 'idempotency_key_unsupported',
+  /** The key was already used for another request (another body or route). */
+  IdempotencyKeyReused = 'idempotency_key_reused',
+  /** The first request with this key has not finished yet. */
+  IdempotencyRequestInProgress = 'idempotency_request_in_progress',
 }
 
 export class CommonException extends DomainException<CommonErrorCode> {
@@ -40,6 +48,8 @@ export function commonErrorStatus(code: CommonErrorCode): number {
     case CommonErrorCode.ValidationFailed:
     case CommonErrorCode.MalformedJson:
     case CommonErrorCode.BadRequest:
+    case CommonErrorCode.IdempotencyKeyInvalid:
+    case CommonErrorCode.IdempotencyKeyUnsupported:
       return 400;
     case CommonErrorCode.Unauthorized:
       return 401;
@@ -50,12 +60,14 @@ export function commonErrorStatus(code: CommonErrorCode): number {
     case CommonErrorCode.MethodNotAllowed:
       return 405;
     case CommonErrorCode.Conflict:
+    case CommonErrorCode.IdempotencyRequestInProgress:
       return 409;
     case CommonErrorCode.PayloadTooLarge:
       return 413;
     case CommonErrorCode.UnsupportedMediaType:
       return 415;
     case CommonErrorCode.UnprocessableEntity:
+    case CommonErrorCode.IdempotencyKeyReused:
       return 422;
     case CommonErrorCode.TooManyRequests:
       return 429;

@@ -59,9 +59,10 @@ export class AuditService {
   /**
    * The platform audit log: what staff (or the system) did to a tenant, in the
    * caller's unit of work. Same actor, request id and address as `record()`.
+   * `tenantId` is null, explicitly, for changes to the platform itself (the catalog).
    */
   recordPlatform(
-    entry: Omit<AuditEntry, 'target'> & { tenantId: string },
+    entry: Omit<AuditEntry, 'target'> & { tenantId: string | null },
     em: EntityManager,
   ): PlatformAuditEvent {
     const inRequest = this.cls.isActive() && this.cls.getId() !== undefined;

@@ -169,12 +169,22 @@ export class InvitationService {
     return row;
   }
 
+  /** Seats taken: members plus invitations still open (billing checks a seat decrease against it). */
+  async seatsInUse(
+    em: EntityManager,
+    tenantId: string,
+    now: Date = this.clock.now(),
+  ): Promise<number> {
+    return (
+      (await em.count(Membership, { tenantId })) +
+      (await em.count(Invitation, this.pendingWhere(tenantId, now)))
+    );
+  }
+
   private async assertSeatAvailable(em: EntityManager, tenantId: string, now: Date): Promise<void> {
     const limit = await this.seats.limitFor(tenantId);
     if (limit === undefined) return;
-    const used =
-      (await em.count(Membership, { tenantId })) +
-      (await em.count(Invitation, this.pendingWhere(tenantId, now)));
+    const used = await this.seatsInUse(em, tenantId, now);
     if (used >= limit) {
       throw new TenancyException(
         TenancyErrorCode.SeatLimitReached,

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
+import { EntitlementSource } from '../../access/entitlements';
 
 /**
- * How many seats (members plus pending invitations) an organisation may fill.
- * Billing will provide an implementation fed from the plan; until then,
- * unlimited.
+ * How many seats (members plus pending invitations) an organisation may fill:
+ * the seats its plan gives (the free plan's allowance, or the seats paid for).
  */
 @Injectable()
 export class SeatLimit {
+  constructor(private readonly entitlements: EntitlementSource) {}
+
   /** undefined: no limit. */
-  limitFor(_tenantId: string): Promise<number | undefined> {
-    return Promise.resolve(undefined);
+  async limitFor(tenantId: string): Promise<number | undefined> {
+    return (await this.entitlements.forTenant(tenantId)).seatLimit ?? undefined;
   }
 }

@@ -1,0 +1,26 @@
+/**
+ * What an organisation's plan allows. Billing computes it from the active
+ * subscription (or the free plan); access and tenancy read it through this
+ * port, so they never depend on billing's tables.
+ */
+export interface Entitlements {
+  planCode: string;
+  planName: string;
+  /** Seats the organisation may fill (members plus pending invitations); null: unlimited. */
+  seatLimit: number | null;
+  supportTier: string;
+  /** Feature key → value from the catalog (`api_access: true`, `seats: 25`, …). */
+  features: Record<string, boolean | number | string | null>;
+}
+
+export abstract class EntitlementSource {
+  abstract forTenant(tenantId: string): Promise<Entitlements>;
+}
+
+/**
+ * Features that gate what a role could otherwise do: without the feature, the
+ * subject may still be read and removed, but not created or changed.
+ */
+export const FEATURE_GATES: Record<string, readonly ('ApiKey' | 'AuditLog')[]> = {
+  api_access: ['ApiKey'],
+};

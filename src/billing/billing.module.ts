@@ -1,0 +1,80 @@
+import { Global, Module } from '@nestjs/common';
+import { EntitlementSource } from '../access/entitlements';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { AdminPlanController } from './catalog/admin-plan.controller';
+import { AdminPlanService } from './catalog/admin-plan.service';
+import { CatalogService } from './catalog/catalog.service';
+import { EntitlementService } from './catalog/entitlement.service';
+import { PricingController } from './catalog/pricing.controller';
+import { PricingService } from './catalog/pricing.service';
+import { AdminBillingController } from './admin/admin-billing.controller';
+import { AdminBillingService } from './admin/admin-billing.service';
+import { BillingClock } from './billing-clock';
+import { BillingCustomerService } from './customers/billing-customer.service';
+import { PaymentMethodController } from './customers/payment-method.controller';
+import { PaymentMethodService } from './customers/payment-method.service';
+import { InvoicePaymentService } from './invoices/invoice-payment.service';
+import { InvoiceController } from './invoices/invoice.controller';
+import { InvoiceService } from './invoices/invoice.service';
+import { PaymentService } from './payments/payment.service';
+import { SimulatedAuthenticationService } from './payments/simulated-authentication.service';
+import { SimulatedPaymentController } from './payments/simulated-payment.controller';
+import { BillingRunService } from './subscriptions/billing-run.service';
+import { SubscriptionController } from './subscriptions/subscription.controller';
+import { SubscriptionService } from './subscriptions/subscription.service';
+import { GatewayEventService } from './webhooks/gateway-event.service';
+import { WebhookController } from './webhooks/webhook.controller';
+import { PaymentGateway } from './payments/payment-gateway';
+import { SimulatedGateway } from './payments/simulated.gateway';
+import { StripeGateway, stripeGatewayOptions } from './payments/stripe.gateway';
+
+/** `stripe` when a key is configured, else the offline simulation. */
+export function createPaymentGateway(config: AppConfig): PaymentGateway {
+  return config.billing.gateway === 'stripe'
+    ? new StripeGateway(stripeGatewayOptions(config))
+    : new SimulatedGateway(config.billing.webhookSecret.reveal());
+}
+
+/**
+ * Billing: the catalog and pricing page, the gateway port, subscriptions,
+ * invoices, webhooks. Global only for the entitlement port, which access and
+ * tenancy read without depending on billing.
+ */
+@Global()
+@Module({
+  imports: [TenancyModule, NotificationsModule],
+  controllers: [
+    PricingController,
+    AdminPlanController,
+    SubscriptionController,
+    PaymentMethodController,
+    InvoiceController,
+    SimulatedPaymentController,
+    WebhookController,
+    AdminBillingController,
+  ],
+  providers: [
+    CatalogService,
+    EntitlementService,
+    PricingService,
+    AdminPlanService,
+    BillingClock,
+    BillingCustomerService,
+    PaymentMethodService,
+    InvoiceService,
+    InvoicePaymentService,
+    PaymentService,
+    SubscriptionService,
+    BillingRunService,
+    GatewayEventService,
+    SimulatedAuthenticationService,
+    AdminBillingService,
+    { provide: EntitlementSource, useExisting: EntitlementService },
+    { provide: PaymentGateway, inject: [APP_CONFIG], useFactory: createPaymentGateway },
+  ],
+  exports: [EntitlementSource, CatalogService, PaymentGateway],
+})
+export class BillingModule {}

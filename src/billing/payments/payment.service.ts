@@ -1,0 +1,299 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Clock } from '../../common/clock';
+import { BillingClock } from '../billing-clock';
+import { BillingCustomer } from '../entities/billing-customer.entity';
+import { Invoice, InvoiceStatus } from '../entities/invoice.entity';
+import { AttemptStatus, AttemptTrigger, PaymentAttempt } from '../entities/payment-attempt.entity';
+import { PaymentMethod } from '../entities/payment-method.entity';
+import { Subscription, SubscriptionStatus } from '../entities/subscription.entity';
+import {
+  ChargeResult,
+  PaymentError,
+  PaymentErrorCategory,
+  PaymentGateway,
+} from './payment-gateway';
+
+export type CollectOutcome =
+  | { status: 'paid'; invoiceId: string; attemptId: string }
+  | {
+      status: 'requires_action';
+      invoiceId: string;
+      attemptId: string;
+      paymentId: string;
+      clientSecret: string | null;
+    }
+  | { status: 'failed'; invoiceId: string; attemptId: string; error: PaymentError }
+  /** The gateway may or may not have charged: left for reconciliation, never retried blindly. */
+  | { status: 'unknown'; invoiceId: string; attemptId: string; error: PaymentError }
+  | { status: 'nothing_due'; invoiceId: string }
+  | { status: 'no_payment_method'; invoiceId: string }
+  /** Another attempt on this invoice has not finished. */
+  | { status: 'in_progress'; invoiceId: string };
+
+/** A pending attempt older than this is presumed dead (its worker crashed) and left to reconciliation. */
+const ATTEMPT_LEASE_MS = 5 * 60_000;
+/** Immediate retries of a transient gateway failure, under the same idempotency key. */
+const TRANSIENT_RETRY_DELAYS_MS = [250, 1_000];
+
+/**
+ * Charges invoices. Three steps, never holding a database transaction across
+ * the network: record a pending attempt with an idempotency key derived from
+ * the invoice and attempt number; call the gateway (transient failures retried
+ * at once with backoff and jitter under the same key, so the customer is
+ * charged at most once); record the outcome and move the invoice and
+ * subscription on.
+ */
+@Injectable()
+export class PaymentService {
+  private readonly logger = new Logger('Payments');
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly gateway: PaymentGateway,
+    private readonly clock: Clock,
+    private readonly billingClock: BillingClock,
+  ) {}
+
+  async collect(
+    invoiceId: string,
+    trigger: AttemptTrigger,
+    options: { paymentMethodId?: string } = {},
+  ): Promise<CollectOutcome> {
+    const prepared = await this.prepare(invoiceId, trigger, options.paymentMethodId);
+    if ('status' in prepared) return prepared;
+    const { attempt, customerGatewayId, methodGatewayId, invoiceTenantId } = prepared;
+
+    let result: ChargeResult | undefined;
+    let failure: PaymentError | undefined;
+    for (let round = 0; ; round++) {
+      try {
+        result = await this.gateway.charge({
+          customerId: customerGatewayId,
+          paymentMethodId: methodGatewayId,
+          amount: attempt.amount,
+          currency: attempt.currency,
+          idempotencyKey: attempt.idempotencyKey,
+          description: `Groundwork invoice ${prepared.invoiceNumber ?? invoiceId}`,
+          metadata: { invoice_id: invoiceId, tenant_id: invoiceTenantId, attempt_id: attempt.id },
+        });
+        failure = undefined;
+        break;
+      } catch (error) {
+        failure =
+          error instanceof PaymentError
+            ? error
+            : new PaymentError({
+                category: PaymentErrorCategory.GatewayUnavailable,
+                message: error instanceof Error ? error.message : String(error),
+                outcomeUnknown: true,
+                retryable: true,
+                cause: error,
+              });
+        const delay = TRANSIENT_RETRY_DELAYS_MS[round];
+        if (!failure.retryable || delay === undefined) break;
+        await sleep(delay + Math.floor(Math.random() * delay));
+      }
+    }
+    return this.record(attempt.id, result, failure);
+  }
+
+  private async prepare(
+    invoiceId: string,
+    trigger: AttemptTrigger,
+    paymentMethodId: string | undefined,
+  ): Promise<
+    | CollectOutcome
+    | {
+        attempt: PaymentAttempt;
+        customerGatewayId: string;
+        methodGatewayId: string;
+        invoiceTenantId: string;
+        invoiceNumber: string | null | undefined;
+      }
+  > {
+    return this.em.fork().transactional(async (em) => {
+      const invoice = await em.findOneOrFail(
+        Invoice,
+        { id: invoiceId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (invoice.status !== InvoiceStatus.Open || invoice.amountDue <= 0) {
+        return { status: 'nothing_due' as const, invoiceId };
+      }
+      const now = this.clock.now();
+      const running = await em.count(PaymentAttempt, {
+        invoice,
+        status: AttemptStatus.Pending,
+        createdAt: { $gt: new Date(now.getTime() - ATTEMPT_LEASE_MS) },
+      });
+      if (running > 0) return { status: 'in_progress' as const, invoiceId };
+      const customer = await em.findOneOrFail(BillingCustomer, { tenantId: invoice.tenantId });
+      const methodId = paymentMethodId ?? customer.defaultPaymentMethodId;
+      const method = methodId
+        ? await em.findOne(PaymentMethod, {
+            id: methodId,
+            tenantId: invoice.tenantId,
+            detachedAt: null,
+          })
+        : null;
+      if (!method) return { status: 'no_payment_method' as const, invoiceId };
+      invoice.attemptCount += 1;
+      invoice.updatedAt = now;
+      const attempt = em.create(PaymentAttempt, {
+        tenantId: invoice.tenantId,
+        invoice,
+        attemptNumber: invoice.attemptCount,
+        trigger,
+        amount: invoice.amountDue,
+        currency: invoice.currency,
+        idempotencyKey: `invoice:${invoice.id}:attempt:${invoice.attemptCount}`,
+        paymentMethodId: method.id,
+        status: AttemptStatus.Pending,
+        createdAt: now,
+      });
+      return {
+        attempt,
+        customerGatewayId: customer.gatewayId,
+        methodGatewayId: method.gatewayId,
+        invoiceTenantId: invoice.tenantId,
+        invoiceNumber: invoice.number,
+      };
+    });
+  }
+
+  private async record(
+    attemptId: string,
+    result: ChargeResult | undefined,
+    failure: PaymentError | undefined,
+  ): Promise<CollectOutcome> {
+    let attempt!: PaymentAttempt;
+    const outcome = await this.em.fork().transactional(async (em) => {
+      attempt = await em.findOneOrFail(
+        PaymentAttempt,
+        { id: attemptId },
+        { populate: ['invoice'] },
+      );
+      const invoice = await em.findOneOrFail(
+        Invoice,
+        { id: attempt.invoice.id },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      const now = this.clock.now();
+      attempt.completedAt = now;
+      if (result) {
+        attempt.gatewayPaymentId = result.paymentId;
+        attempt.gatewayRequestId = result.gatewayRequestId;
+        if (result.status === 'succeeded') {
+          attempt.status = AttemptStatus.Succeeded;
+          await this.markPaid(em, invoice, attempt.amount);
+          return { status: 'paid' as const, invoiceId: invoice.id, attemptId };
+        }
+        if (result.status === 'requires_action') {
+          attempt.status = AttemptStatus.RequiresAction;
+          attempt.category = PaymentErrorCategory.AuthenticationRequired;
+          return {
+            status: 'requires_action' as const,
+            invoiceId: invoice.id,
+            attemptId,
+            paymentId: result.paymentId,
+            clientSecret: result.clientSecret,
+          };
+        }
+        // `processing`: the money is on its way; the webhook settles it.
+        attempt.status = AttemptStatus.Unknown;
+        return {
+          status: 'unknown' as const,
+          invoiceId: invoice.id,
+          attemptId,
+          error: new PaymentError({
+            category: PaymentErrorCategory.ProcessingError,
+            message: 'The payment is processing; its webhook will settle it.',
+          }),
+        };
+      }
+      const error = failure!;
+      attempt.category = error.category;
+      attempt.declineCode = error.declineCode;
+      attempt.retryable = error.retryable;
+      attempt.message = error.message.slice(0, 500);
+      attempt.gatewayPaymentId = error.paymentId;
+      attempt.gatewayRequestId = error.gatewayRequestId;
+      if (error.outcomeUnknown) {
+        attempt.status = AttemptStatus.Unknown;
+        return { status: 'unknown' as const, invoiceId: invoice.id, attemptId, error };
+      }
+      if (error.category === PaymentErrorCategory.AuthenticationRequired && error.paymentId) {
+        attempt.status = AttemptStatus.RequiresAction;
+        return {
+          status: 'requires_action' as const,
+          invoiceId: invoice.id,
+          attemptId,
+          paymentId: error.paymentId,
+          clientSecret: null,
+        };
+      }
+      attempt.status = AttemptStatus.Failed;
+      return { status: 'failed' as const, invoiceId: invoice.id, attemptId, error };
+    });
+    this.logAttempt(attempt, outcome);
+    return outcome;
+  }
+
+  /**
+   * The invoice is paid (by a charge, a webhook, or credit): settle it and
+   * bring its subscription back to active. Idempotent; a paid invoice stays paid.
+   */
+  async markPaid(em: EntityManager, invoice: Invoice, amount: number): Promise<boolean> {
+    if (invoice.status === InvoiceStatus.Paid) return false;
+    const now = await this.billingClock.nowFor(em, invoice.tenantId);
+    invoice.status = InvoiceStatus.Paid;
+    invoice.amountPaid = amount;
+    invoice.paidAt = now;
+    invoice.nextAttemptAt = null;
+    invoice.updatedAt = this.clock.now();
+    if (invoice.subscription) {
+      const subscription = await em.findOneOrFail(
+        Subscription,
+        { id: invoice.subscription.id },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (
+        [
+          SubscriptionStatus.Incomplete,
+          SubscriptionStatus.PastDue,
+          SubscriptionStatus.Unpaid,
+        ].includes(subscription.status)
+      ) {
+        subscription.status = SubscriptionStatus.Active;
+        subscription.updatedAt = this.clock.now();
+      }
+    }
+    return true;
+  }
+
+  /** One structured line per attempt: what on-call greps for. */
+  private logAttempt(attempt: PaymentAttempt, outcome: CollectOutcome): void {
+    const line = {
+      event: 'payment_attempt',
+      tenantId: attempt.tenantId,
+      invoiceId: attempt.invoice.id,
+      attemptId: attempt.id,
+      attempt: attempt.attemptNumber,
+      trigger: attempt.trigger,
+      amount: attempt.amount,
+      currency: attempt.currency,
+      outcome: attempt.status,
+      category: attempt.category ?? null,
+      declineCode: attempt.declineCode ?? null,
+      retryable: attempt.retryable ?? null,
+      gatewayPaymentId: attempt.gatewayPaymentId ?? null,
+      gatewayRequestId: attempt.gatewayRequestId ?? null,
+      idempotencyKey: attempt.idempotencyKey,
+    };
+    if (outcome.status === 'paid') this.logger.log(line, 'payment attempt succeeded');
+    else this.logger.warn(line, `payment attempt ${outcome.status}`);
+  }
+}

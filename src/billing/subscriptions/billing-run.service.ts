@@ -1,0 +1,318 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Clock } from '../../common/clock';
+import { JobQueue } from '../../common/jobs/job-queue';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { BillingClock } from '../billing-clock';
+import { EntitlementService } from '../catalog/entitlement.service';
+import { BillingCustomer } from '../entities/billing-customer.entity';
+import { Invoice, InvoiceLineKind, InvoiceReason, InvoiceStatus } from '../entities/invoice.entity';
+import { AttemptTrigger } from '../entities/payment-attempt.entity';
+import { Subscription, SubscriptionStatus } from '../entities/subscription.entity';
+import { InvoiceService } from '../invoices/invoice.service';
+import { PaymentService } from '../payments/payment.service';
+import { describeLine } from './line-descriptions';
+import { nextBoundary } from './proration';
+
+export const BILLING_RUN_QUEUE = 'billing.run';
+export const RENEW_QUEUE = 'billing.renew';
+
+/** A first payment left unfinished (SCA never completed) lapses after this, as on Stripe. */
+export const INCOMPLETE_TTL_MS = 23 * 3600_000;
+
+/** Statuses a period end moves on: renew, or end when cancelled. */
+const RENEWABLE = [
+  SubscriptionStatus.Active,
+  SubscriptionStatus.Trialing,
+  SubscriptionStatus.PastDue,
+];
+
+export interface RenewalResult {
+  subscriptionId: string;
+  periodEnd: Date;
+  /** `renewed` (with its invoice), `ended` (cancelled at period end), or `skipped` (already done, or not due). */
+  result: 'renewed' | 'ended' | 'skipped';
+  invoiceId: string | null;
+  payment:
+    | 'paid'
+    | 'failed'
+    | 'requires_action'
+    | 'unknown'
+    | 'no_payment_method'
+    | 'nothing_due'
+    | 'in_progress'
+    | null;
+}
+
+interface RenewJob {
+  subscriptionId: string;
+  periodEnd: string;
+}
+
+/**
+ * Renewals. A cron (`BILLING_RUN_CRON`, fired once across replicas by pg-boss)
+ * finds subscriptions whose period has ended by their tenant's billing time
+ * and enqueues one `billing.renew` job per subscription and period. Each
+ * period is invoiced exactly once: the job locks the subscription and checks
+ * the period it was sent for, and the invoice's billing key
+ * (`cycle:<subscription>:<period start>`) is unique, so a repeated run, a
+ * retried job or two replicas racing all end with one invoice and one charge.
+ */
+@Injectable()
+export class BillingRunService implements OnModuleInit {
+  private readonly logger = new Logger('BillingRun');
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly jobs: JobQueue,
+    private readonly invoices: InvoiceService,
+    private readonly payments: PaymentService,
+    private readonly entitlements: EntitlementService,
+    private readonly billingClock: BillingClock,
+    private readonly clock: Clock,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.define({
+      name: BILLING_RUN_QUEUE,
+      cron: this.config.billing.runCron,
+      retryLimit: 0,
+      handle: async () => {
+        const queued = await this.enqueueDue();
+        if (queued > 0) this.logger.log({ queued }, 'billing run queued renewals');
+      },
+    });
+    this.jobs.define<RenewJob>({
+      name: RENEW_QUEUE,
+      policy: 'stately',
+      retryLimit: 5,
+      retryDelaySeconds: 30,
+      handle: async (job) => {
+        await this.renew(job.subscriptionId, new Date(job.periodEnd));
+      },
+    });
+  }
+
+  /** One renewal job per due subscription; returns how many were queued. */
+  async enqueueDue(limit = 5_000): Promise<number> {
+    await this.expireIncomplete();
+    const due = await this.findDue({ limit });
+    let queued = 0;
+    for (const row of due) {
+      const periodEnd = row.currentPeriodEnd.toISOString();
+      const id = await this.jobs.send<RenewJob>(
+        RENEW_QUEUE,
+        { subscriptionId: row.id, periodEnd },
+        { singletonKey: `renew:${row.id}:${periodEnd}` },
+      );
+      if (id) queued++;
+    }
+    return queued;
+  }
+
+  /**
+   * Subscriptions whose period has ended by their tenant's billing time (a
+   * test clock, else the clock). One query across every tenant.
+   */
+  async findDue(options: {
+    tenantId?: string;
+    limit: number;
+  }): Promise<{ id: string; currentPeriodEnd: Date }[]> {
+    const rows = await this.em.fork().execute<{ id: string; current_period_end: Date }[]>(
+      `select s.id, s.current_period_end
+         from platform.subscription s
+         left join platform.billing_customer c on c.tenant_id = s.tenant_id
+        where s.status in (?, ?, ?)
+          and s.current_period_end <= coalesce(c.test_clock_at, ?::timestamptz)
+          ${options.tenantId ? 'and s.tenant_id = ?' : ''}
+        order by s.current_period_end
+        limit ?`,
+      [
+        ...RENEWABLE,
+        this.clock.now(),
+        ...(options.tenantId ? [options.tenantId] : []),
+        options.limit,
+      ],
+    );
+    return rows.map((row) => ({ id: row.id, currentPeriodEnd: new Date(row.current_period_end) }));
+  }
+
+  /**
+   * Closes the period of `subscriptionId` that ends at `periodEnd`: ends the
+   * subscription if it was cancelled, else invoices the next period (with any
+   * pending change and proration lines) and charges it. Safe to run any
+   * number of times, concurrently: only the first does anything.
+   */
+  async renew(subscriptionId: string, periodEnd: Date): Promise<RenewalResult> {
+    const skipped: RenewalResult = {
+      subscriptionId,
+      periodEnd,
+      result: 'skipped',
+      invoiceId: null,
+      payment: null,
+    };
+    let closed: { tenantId: string; invoice: Invoice | null } | null;
+    try {
+      closed = await this.em.fork().transactional(async (tx) => {
+        const subscription = await tx.findOne(
+          Subscription,
+          { id: subscriptionId },
+          {
+            lockMode: LockMode.PESSIMISTIC_WRITE,
+            populate: ['plan', 'price', 'pendingPrice', 'pendingPrice.plan'],
+          },
+        );
+        if (
+          !subscription ||
+          !RENEWABLE.includes(subscription.status) ||
+          subscription.currentPeriodEnd.getTime() !== periodEnd.getTime()
+        ) {
+          return null;
+        }
+        const customer = await tx.findOne(BillingCustomer, { tenantId: subscription.tenantId });
+        if (periodEnd > this.billingClock.of(customer)) return null;
+        const updatedAt = this.clock.now();
+        if (subscription.cancelAtPeriodEnd) {
+          subscription.status = SubscriptionStatus.Canceled;
+          subscription.endedAt = periodEnd;
+          subscription.updatedAt = updatedAt;
+          return { tenantId: subscription.tenantId, invoice: null };
+        }
+        if (subscription.pendingPrice) {
+          // A move to a shorter interval, waiting for the paid period to run out.
+          subscription.plan = subscription.pendingPrice.plan;
+          subscription.price = subscription.pendingPrice;
+          subscription.quantity = subscription.pendingQuantity ?? subscription.quantity;
+          subscription.billingAnchor = periodEnd;
+          subscription.pendingPrice = null;
+          subscription.pendingQuantity = null;
+        }
+        const { price, quantity } = subscription;
+        const start = periodEnd;
+        const end = nextBoundary(subscription.billingAnchor, price.interval, start);
+        subscription.currentPeriodStart = start;
+        subscription.currentPeriodEnd = end;
+        if (subscription.status === SubscriptionStatus.Trialing)
+          subscription.status = SubscriptionStatus.Active;
+        subscription.updatedAt = updatedAt;
+        const rate = { unitAmount: price.unitAmount, quantity, interval: price.interval };
+        const invoice = await this.invoices.issue(tx, {
+          tenantId: subscription.tenantId,
+          subscription,
+          reason: InvoiceReason.SubscriptionCycle,
+          currency: price.currency,
+          periodStart: start,
+          periodEnd: end,
+          billingKey: `cycle:${subscription.id}:${start.toISOString()}`,
+          sweepPending: true,
+          now: start,
+          lines: [
+            {
+              kind: InvoiceLineKind.Plan,
+              description: describeLine('plan', subscription.plan.name, rate, start, end),
+              quantity,
+              unitAmount: price.unitAmount,
+              amount: price.unitAmount * quantity,
+              price,
+              interval: price.interval,
+              periodStart: start,
+              periodEnd: end,
+            },
+          ],
+        });
+        return { tenantId: subscription.tenantId, invoice };
+      });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        // Another replica issued this period's invoice first.
+        return skipped;
+      }
+      throw error;
+    }
+    if (!closed) return skipped;
+    this.entitlements.invalidate(closed.tenantId);
+    if (!closed.invoice) return { ...skipped, result: 'ended' };
+    const invoice = closed.invoice;
+    if (invoice.status !== InvoiceStatus.Open) {
+      return {
+        subscriptionId,
+        periodEnd,
+        result: 'renewed',
+        invoiceId: invoice.id,
+        payment: 'nothing_due',
+      };
+    }
+    const outcome = await this.payments.collect(invoice.id, AttemptTrigger.Renewal);
+    if (['failed', 'requires_action', 'no_payment_method'].includes(outcome.status)) {
+      await this.markPastDue(subscriptionId);
+      this.entitlements.invalidate(closed.tenantId);
+    }
+    return {
+      subscriptionId,
+      periodEnd,
+      result: 'renewed',
+      invoiceId: invoice.id,
+      payment: outcome.status,
+    };
+  }
+
+  /** Everything due for one tenant, inline and period by period (test clocks, demos). */
+  async runTenant(tenantId: string, maxPeriods = 1_000): Promise<RenewalResult[]> {
+    await this.expireIncomplete(tenantId);
+    const results: RenewalResult[] = [];
+    for (let i = 0; i < maxPeriods; i++) {
+      const [due] = await this.findDue({ tenantId, limit: 1 });
+      if (!due) break;
+      const result = await this.renew(due.id, due.currentPeriodEnd);
+      results.push(result);
+      if (result.result === 'skipped') break;
+    }
+    return results;
+  }
+
+  /** A renewal that could not be charged: the subscription is past due (recovery takes it from here). */
+  private async markPastDue(subscriptionId: string): Promise<void> {
+    await this.em.fork().transactional(async (tx) => {
+      const subscription = await tx.findOneOrFail(
+        Subscription,
+        { id: subscriptionId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (subscription.status === SubscriptionStatus.Active) {
+        subscription.status = SubscriptionStatus.PastDue;
+        subscription.updatedAt = this.clock.now();
+      }
+    });
+  }
+
+  /** First payments never completed within a day lapse: the record stays, the invoice is voided. */
+  async expireIncomplete(tenantId?: string): Promise<number> {
+    return this.em.fork().transactional(async (tx) => {
+      const candidates = await tx.find(
+        Subscription,
+        { status: SubscriptionStatus.Incomplete, ...(tenantId ? { tenantId } : {}) },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, limit: 1_000 },
+      );
+      let expired = 0;
+      for (const subscription of candidates) {
+        const customer = await tx.findOne(BillingCustomer, { tenantId: subscription.tenantId });
+        const now = this.billingClock.of(customer);
+        if (subscription.currentPeriodStart.getTime() + INCOMPLETE_TTL_MS > now.getTime()) continue;
+        subscription.status = SubscriptionStatus.IncompleteExpired;
+        subscription.endedAt = now;
+        subscription.updatedAt = this.clock.now();
+        const open = await tx.find(Invoice, { subscription, status: InvoiceStatus.Open });
+        for (const invoice of open) {
+          invoice.status = InvoiceStatus.Void;
+          invoice.voidedAt = now;
+          invoice.updatedAt = this.clock.now();
+        }
+        expired++;
+      }
+      return expired;
+    });
+  }
+}

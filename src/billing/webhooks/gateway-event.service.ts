@@ -1,0 +1,344 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Clock } from '../../common/clock';
+import { JobQueue } from '../../common/jobs/job-queue';
+import { AuditService } from '../../tenancy/audit/audit.service';
+import { BillingErrorCode, BillingException } from '../billing.exception';
+import { EntitlementService } from '../catalog/entitlement.service';
+import { PaymentMethodService } from '../customers/payment-method.service';
+import { BillingCustomer } from '../entities/billing-customer.entity';
+import { GatewayEvent } from '../entities/gateway-event.entity';
+import { Invoice, InvoiceStatus } from '../entities/invoice.entity';
+import { AttemptStatus, PaymentAttempt } from '../entities/payment-attempt.entity';
+import { PaymentMethod } from '../entities/payment-method.entity';
+import {
+  GatewayEventData,
+  ParsedGatewayEvent,
+  PaymentGateway,
+  WebhookSignatureError,
+} from '../payments/payment-gateway';
+import { PaymentService } from '../payments/payment.service';
+import { toGatewayEvent } from '../payments/stripe-events';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const GATEWAY_EVENT_QUEUE = 'billing.gateway-event';
+
+/** Unprocessed events older than this are queued again by the sweep (a lost enqueue, a crash). */
+const SWEEP_AFTER_MS = 60_000;
+
+/** Attempt states a late event may still settle; a settled attempt never moves back. */
+const OPEN_ATTEMPT = [AttemptStatus.Pending, AttemptStatus.RequiresAction, AttemptStatus.Unknown];
+
+/**
+ * Gateway webhooks: verified, stored once by event id, acknowledged at once,
+ * and applied by a job. Every handler only moves records forward (a paid
+ * invoice stays paid, a refund total only grows), so a repeated or
+ * out-of-order delivery leaves the same state.
+ */
+@Injectable()
+export class GatewayEventService implements OnModuleInit {
+  private readonly logger = new Logger('GatewayEvents');
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly gateway: PaymentGateway,
+    private readonly jobs: JobQueue,
+    private readonly payments: PaymentService,
+    private readonly paymentMethods: PaymentMethodService,
+    private readonly entitlements: EntitlementService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.define<{ eventId: string }>({
+      name: GATEWAY_EVENT_QUEUE,
+      policy: 'stately',
+      retryLimit: 8,
+      retryDelaySeconds: 10,
+      pollingIntervalSeconds: 1,
+      handle: async ({ eventId }) => {
+        await this.process(eventId);
+      },
+    });
+    this.jobs.define({
+      name: `${GATEWAY_EVENT_QUEUE}.sweep`,
+      cron: '* * * * *',
+      retryLimit: 0,
+      handle: async () => {
+        await this.sweep();
+      },
+    });
+  }
+
+  /** Verifies and stores a delivery; returns whether it was new. */
+  async receive(
+    rawBody: Buffer,
+    signature: string | undefined,
+  ): Promise<{ id: string; duplicate: boolean }> {
+    let event: ParsedGatewayEvent;
+    try {
+      event = this.gateway.parseWebhook(rawBody, signature);
+    } catch (error) {
+      if (error instanceof WebhookSignatureError) {
+        throw new BillingException(
+          BillingErrorCode.WebhookSignatureInvalid,
+          'The Stripe-Signature header does not verify for this body (check STRIPE_WEBHOOK_SECRET).',
+          undefined,
+          error,
+        );
+      }
+      throw error;
+    }
+    const inserted = await this.em
+      .fork()
+      .createQueryBuilder(GatewayEvent)
+      .insert({
+        id: event.id,
+        type: event.type,
+        payload: event.raw,
+        occurredAt: event.occurredAt,
+        receivedAt: this.clock.now(),
+        attempts: 0,
+      })
+      .onConflict('id')
+      .ignore()
+      .execute('run');
+    const duplicate = inserted.affectedRows === 0;
+    if (!duplicate) {
+      try {
+        await this.jobs.send(
+          GATEWAY_EVENT_QUEUE,
+          { eventId: event.id },
+          { singletonKey: event.id },
+        );
+      } catch (error) {
+        // Stored: the sweep queues it again.
+        this.logger.warn({ err: error, eventId: event.id }, 'queueing a gateway event failed');
+      }
+    }
+    return { id: event.id, duplicate };
+  }
+
+  /** Queues stored events nobody has processed yet. */
+  async sweep(): Promise<number> {
+    const stale = await this.em.fork().find(
+      GatewayEvent,
+      {
+        processedAt: null,
+        receivedAt: { $lt: new Date(this.clock.now().getTime() - SWEEP_AFTER_MS) },
+      },
+      { fields: ['id'], limit: 500, orderBy: { receivedAt: 'asc' } },
+    );
+    for (const { id } of stale) {
+      await this.jobs.send(GATEWAY_EVENT_QUEUE, { eventId: id }, { singletonKey: id });
+    }
+    return stale.length;
+  }
+
+  /** Applies one stored event, once. Errors are recorded and rethrown for the job's retry. */
+  async process(eventId: string): Promise<void> {
+    const em = this.em.fork();
+    try {
+      await em.transactional(async (tx) => {
+        const row = await tx.findOne(
+          GatewayEvent,
+          { id: eventId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (!row || row.processedAt) return;
+        const event = this.parseStored(row);
+        await this.apply(tx, event.data, row.occurredAt);
+        row.processedAt = this.clock.now();
+        row.attempts += 1;
+        row.lastError = null;
+      });
+    } catch (error) {
+      await em
+        .fork()
+        .nativeUpdate(
+          GatewayEvent,
+          { id: eventId },
+          { lastError: String((error as Error).message ?? error).slice(0, 1000) },
+        );
+      await em
+        .getConnection()
+        .execute('update platform.gateway_event set attempts = attempts + 1 where id = ?', [
+          eventId,
+        ]);
+      throw error;
+    }
+  }
+
+  /** Stored payloads were verified on receipt; they are reduced again with the same pure transform. */
+  private parseStored(row: GatewayEvent): ParsedGatewayEvent {
+    return toGatewayEvent(row.payload);
+  }
+
+  private async apply(tx: EntityManager, data: GatewayEventData, occurredAt: Date): Promise<void> {
+    switch (data.kind) {
+      case 'payment.succeeded': {
+        const attempt = await this.attemptFor(tx, data.paymentId, data.metadata);
+        if (!attempt) return this.orphan(data.kind, data.paymentId);
+        if (OPEN_ATTEMPT.includes(attempt.status)) {
+          attempt.status = AttemptStatus.Succeeded;
+          attempt.gatewayPaymentId = data.paymentId;
+          attempt.completedAt ??= this.clock.now();
+        }
+        const invoice = await tx.findOneOrFail(
+          Invoice,
+          { id: attempt.invoice.id },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (invoice.status === InvoiceStatus.Open) {
+          await this.payments.markPaid(tx, invoice, data.amount);
+          this.entitlements.invalidate(invoice.tenantId);
+        } else if (invoice.status !== InvoiceStatus.Paid) {
+          // Money arrived for an invoice we no longer collect (voided after a failed SCA, say): staff must refund.
+          this.audit.recordPlatform(
+            {
+              tenantId: invoice.tenantId,
+              action: 'billing.payment.unexpected',
+              data: {
+                invoiceId: invoice.id,
+                paymentId: data.paymentId,
+                invoiceStatus: invoice.status,
+                amount: data.amount,
+              },
+            },
+            tx,
+          );
+          this.logger.error(
+            { invoiceId: invoice.id, paymentId: data.paymentId, invoiceStatus: invoice.status },
+            'a payment succeeded for an invoice that is not open; refund it',
+          );
+        }
+        return;
+      }
+      case 'payment.failed':
+      case 'payment.requires_action': {
+        const attempt = await this.attemptFor(tx, data.paymentId, data.metadata);
+        if (!attempt) return this.orphan(data.kind, data.paymentId);
+        if (!OPEN_ATTEMPT.includes(attempt.status)) return;
+        attempt.gatewayPaymentId = data.paymentId;
+        if (data.kind === 'payment.requires_action') {
+          attempt.status = AttemptStatus.RequiresAction;
+          return;
+        }
+        attempt.status = AttemptStatus.Failed;
+        attempt.category = data.error?.category ?? attempt.category;
+        attempt.declineCode = data.error?.declineCode ?? attempt.declineCode;
+        attempt.message = data.error?.message ?? attempt.message;
+        attempt.retryable = false;
+        attempt.completedAt ??= this.clock.now();
+        return;
+      }
+      case 'setup.succeeded': {
+        if (!data.customerId || !data.paymentMethodId) return;
+        const customer = await tx.findOne(
+          BillingCustomer,
+          { gatewayId: data.customerId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (!customer) return this.orphan(data.kind, data.setupIntentId);
+        const card = await this.gateway.attachPaymentMethod(data.customerId, data.paymentMethodId);
+        const method = await this.paymentMethods.store(tx, customer.tenantId, card);
+        if (!customer.defaultPaymentMethodId) {
+          customer.defaultPaymentMethodId = method.id;
+          customer.updatedAt = this.clock.now();
+        }
+        return;
+      }
+      case 'payment_method.detached': {
+        const method = await tx.findOne(PaymentMethod, { gatewayId: data.paymentMethodId });
+        if (!method || method.detachedAt) return;
+        method.detachedAt = occurredAt;
+        const customer = await tx.findOne(
+          BillingCustomer,
+          { tenantId: method.tenantId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (customer?.defaultPaymentMethodId === method.id) {
+          const next = await tx.findOne(
+            PaymentMethod,
+            { tenantId: method.tenantId, detachedAt: null, id: { $ne: method.id } },
+            { orderBy: { createdAt: 'desc' } },
+          );
+          customer.defaultPaymentMethodId = next?.id ?? null;
+          customer.updatedAt = this.clock.now();
+        }
+        return;
+      }
+      case 'charge.refunded': {
+        const invoice = await this.invoiceForPayment(tx, data.paymentId);
+        if (!invoice) return this.orphan(data.kind, data.paymentId);
+        // Stripe sends the running total: keep the largest seen, whatever the delivery order.
+        invoice.amountRefunded = Math.max(invoice.amountRefunded, data.amountRefunded);
+        invoice.updatedAt = this.clock.now();
+        return;
+      }
+      case 'dispute.created': {
+        const invoice = await this.invoiceForPayment(tx, data.paymentId);
+        if (!invoice) return this.orphan(data.kind, data.paymentId);
+        if (invoice.disputedAt) return;
+        invoice.disputedAt = occurredAt;
+        invoice.updatedAt = this.clock.now();
+        this.audit.recordPlatform(
+          {
+            tenantId: invoice.tenantId,
+            action: 'billing.dispute.created',
+            data: {
+              invoiceId: invoice.id,
+              paymentId: data.paymentId,
+              amount: data.amount,
+              reason: data.reason,
+            },
+          },
+          tx,
+        );
+        this.logger.warn(
+          { invoiceId: invoice.id, paymentId: data.paymentId, reason: data.reason },
+          'payment disputed',
+        );
+        return;
+      }
+      case 'ignored':
+        return;
+    }
+  }
+
+  private async attemptFor(
+    tx: EntityManager,
+    paymentId: string,
+    metadata: Record<string, string>,
+  ): Promise<PaymentAttempt | null> {
+    const byPayment = await tx.findOne(
+      PaymentAttempt,
+      { gatewayPaymentId: paymentId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+    if (byPayment) return byPayment;
+    // The charge call's answer was lost (unknown outcome): our metadata names the attempt.
+    return metadata.attempt_id && UUID.test(metadata.attempt_id)
+      ? tx.findOne(
+          PaymentAttempt,
+          { id: metadata.attempt_id },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        )
+      : null;
+  }
+
+  private async invoiceForPayment(tx: EntityManager, paymentId: string): Promise<Invoice | null> {
+    const attempt = await tx.findOne(PaymentAttempt, { gatewayPaymentId: paymentId });
+    return attempt
+      ? tx.findOne(Invoice, { id: attempt.invoice.id }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+      : null;
+  }
+
+  /** An event about something that is not ours (another integration on the same account): acknowledged, ignored. */
+  private orphan(kind: string, id: string): void {
+    this.logger.log({ kind, id }, 'gateway event for an object Groundwork does not know; ignored');
+  }
+}
