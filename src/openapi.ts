@@ -1,11 +1,15 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { FieldErrorDto, ProblemDto } from './common/http/api-problem';
+import { documentIdempotencyKey } from './common/http/idempotency';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './common/paths';
 
-/** The OpenAPI document, built from the controllers' decorators. */
+/**
+ * The OpenAPI document, built from the controllers' decorators, then completed
+ * with what the global pipeline adds to routes (the `Idempotency-Key` header).
+ */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Groundwork API')
@@ -17,10 +21,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDto, FieldErrorDto],
     operationIdFactory: (controller, method) => `${controller}_${method}`,
   });
+  return documentIdempotencyKey(document);
 }
 
 function readPackageVersion(): string {

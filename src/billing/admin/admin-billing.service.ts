@@ -58,33 +58,54 @@ export class AdminBillingService {
         { ...where, ...(query.cursor ? { id: { $lt: query.cursor } } : {}) },
         { orderBy: { id: 'desc' }, limit: query.limit + 1 },
       ),
-      em
-        .createQueryBuilder(PaymentAttempt, 'a')
-        .select([
-          "coalesce(a.category, 'unknown') as category",
-          'a.currency as currency',
-          'count(*)::int as count',
-          'coalesce(sum(a.amount), 0)::bigint as amount',
-        ])
-        .where(where)
-        .groupBy(['category', 'a.currency'])
-        .orderBy({ [`count(*)`]: 'desc' })
-        .execute<{ category: string; currency: string; count: number; amount: string }[]>(
-          'all',
-          false,
-        ),
+      this.countByCategory(em, query),
     ]);
-    const byCategory = counts.map((row) => ({
-      category: row.category,
-      currency: row.currency.trim(),
-      count: Number(row.count),
-      amount: Number(row.amount),
-    }));
+    const byCategory = counts
+      .map((row) => ({
+        category: row.category,
+        currency: row.currency.trim(),
+        count: Number(row.count),
+        amount: Number(row.amount),
+      }))
+      .sort((a, b) => b.count - a.count || a.category.localeCompare(b.category));
     return {
       ...toPage(rows, query.limit, (row) => PaymentFailureDto.from(row)),
       byCategory,
       total: byCategory.reduce((sum, row) => sum + row.count, 0),
     };
+  }
+
+  /** The same filters, counted over every page in one grouped query. */
+  private countByCategory(
+    em: EntityManager,
+    query: ListPaymentFailuresQuery,
+  ): Promise<{ category: string; currency: string; count: number; amount: string }[]> {
+    const conditions = ['status in (?, ?, ?)'];
+    const params: unknown[] = [...FAILED];
+    if (query.category) {
+      conditions.push('category = ?');
+      params.push(query.category);
+    }
+    if (query.tenantId) {
+      conditions.push('tenant_id = ?');
+      params.push(query.tenantId);
+    }
+    if (query.from) {
+      conditions.push('created_at >= ?');
+      params.push(query.from);
+    }
+    if (query.to) {
+      conditions.push('created_at < ?');
+      params.push(query.to);
+    }
+    return em.execute(
+      `select coalesce(category, 'unknown') as category, currency, count(*)::int as count,
+              coalesce(sum(amount), 0)::bigint as amount
+         from platform.payment_attempt
+        where ${conditions.join(' and ')}
+        group by 1, 2`,
+      params,
+    );
   }
 
   async testClock(tenantId: string): Promise<TestClockDto> {

@@ -163,6 +163,8 @@ export class BillingRunService implements OnModuleInit {
           {
             lockMode: LockMode.PESSIMISTIC_WRITE,
             populate: ['plan', 'price', 'pendingPrice', 'pendingPrice.plan'],
+            // Relations in their own queries: FOR UPDATE cannot lock an outer join's nullable side.
+            strategy: 'select-in',
           },
         );
         if (

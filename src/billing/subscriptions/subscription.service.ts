@@ -451,7 +451,12 @@ export class SubscriptionService {
       const subscription = await tx.findOne(
         Subscription,
         { tenantId, status: { $in: [...LIVE_STATUSES] } },
-        { populate: ['plan', 'price', 'pendingPrice'], lockMode: LockMode.PESSIMISTIC_WRITE },
+        {
+          populate: ['plan', 'price', 'pendingPrice'],
+          lockMode: LockMode.PESSIMISTIC_WRITE,
+          // Relations in their own queries: FOR UPDATE cannot lock an outer join's nullable side.
+          strategy: 'select-in',
+        },
       );
       if (!subscription) {
         throw new BillingException(
@@ -607,6 +612,7 @@ export class SubscriptionService {
         populate: ['plan', 'price', 'pendingPrice'],
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
+        strategy: 'select-in',
       },
     );
     if (!subscription) {
