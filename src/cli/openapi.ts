@@ -25,7 +25,7 @@ async function main(): Promise<number> {
     }),
     'postgres://openapi@127.0.0.1:1/openapi',
   );
-  const app = await createApp(config, { orm: { connect: false } });
+  const app = await createApp({ ...config, jobs: { work: false } }, { orm: { connect: false } });
   const generated = stableStringify(buildOpenApiDocument(app));
   await app.close();
 

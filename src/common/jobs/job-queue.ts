@@ -54,7 +54,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.start();
+    // Commands only enqueue, and connect when they first do.
+    if (this.config.jobs.work) await this.start();
   }
 
   /** Enqueues a job; returns its id, or null when a job with the same singleton key is already queued. */
