@@ -16,6 +16,7 @@ import {
   CreatePriceDto,
   UpdatePlanDto,
 } from './dtos/admin-plan.dto';
+import { EntitlementService } from './entitlement.service';
 import { PricingService } from './pricing.service';
 
 /**
@@ -42,6 +43,7 @@ export class AdminPlanService {
     private readonly em: EntityManager,
     private readonly audit: AuditService,
     private readonly pricing: PricingService,
+    private readonly entitlements: EntitlementService,
     private readonly clock: Clock,
   ) {}
 
@@ -263,6 +265,8 @@ export class AdminPlanService {
       throw error;
     }
     this.pricing.invalidate();
+    // Feature and seat-limit edits reach every tenant's next request in this process.
+    this.entitlements.invalidateAll();
     return result;
   }
 

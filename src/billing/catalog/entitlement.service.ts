@@ -48,6 +48,11 @@ export class EntitlementService extends EntitlementSource {
   invalidate(tenantId: string): void {
     this.cache.delete(tenantId);
   }
+
+  /** After a catalog edit: every tenant's plan may have changed. */
+  invalidateAll(): void {
+    this.cache.clear();
+  }
 }
 
 export function toEntitlements(plan: Plan, seats: number | null): Entitlements {
