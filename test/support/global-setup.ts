@@ -8,6 +8,8 @@ import { withDatabaseUrl } from '../../src/database/database-server';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { buildOrmOptions } from '../../src/database/orm.config';
 import { PlatformMigrator } from '../../src/database/platform-migrator';
+import PgBoss from 'pg-boss';
+import { JOB_SCHEMA } from '../../src/common/jobs/job-queue';
 import { ADMIN_URL_VAR, TEMPLATE_VAR, urlFor, withAdmin } from './database';
 
 /**
@@ -57,5 +59,15 @@ export default async function globalSetup(): Promise<void> {
     // discovered here belongs to this realm and must not leak into theirs.
     MetadataStorage.clear();
   }
+  // pg-boss installs its schema on first start; doing it once here saves every test file the work.
+  const boss = new PgBoss({
+    connectionString: urlFor(template, admin),
+    schema: JOB_SCHEMA,
+    supervise: false,
+    schedule: false,
+    max: 1,
+  });
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
   process.env[TEMPLATE_VAR] = template;
 }
