@@ -66,6 +66,8 @@ interface CardTemplate {
   decline?: { code: string; declineCode?: string; message: string; param?: string };
   /** Needs 3D Secure on every payment: declined off-session, `requires_action` on-session. */
   requiresAuthentication?: boolean;
+  /** Passes the check when attached; only charges decline (4000000000000341). */
+  declineAfterAttach?: boolean;
 }
 
 /** Stripe's documented test payment methods (https://docs.stripe.com/testing). */
@@ -105,6 +107,16 @@ const TEST_CARDS: Record<string, CardTemplate> = {
     },
   },
   pm_card_authenticationRequired: { brand: 'visa', last4: '3184', requiresAuthentication: true },
+  pm_card_chargeCustomerFail: {
+    brand: 'visa',
+    last4: '0341',
+    declineAfterAttach: true,
+    decline: {
+      code: 'card_declined',
+      declineCode: 'generic_decline',
+      message: 'Your card was declined.',
+    },
+  },
 };
 
 const DEFAULT_API_KEY = 'sk_test_FakeGroundwork0123456789';
@@ -508,7 +520,7 @@ export class FakeStripeApi {
     if (!card) throw missing('PaymentMethod', id);
     // Attaching checks the card with its issuer: the declining test cards fail here
     // (Stripe's "decline after attaching" card, 4000000000000341, is the exception).
-    if (card.decline) throw cardError(card.decline, {});
+    if (card.decline && !card.declineAfterAttach) throw cardError(card.decline, {});
     // A test id is a token: each attach makes a new payment method.
     const method = this.paymentMethodObject(randomId('pm'), card, customer);
     this.paymentMethods.set(method.id as string, method);

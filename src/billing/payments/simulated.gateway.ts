@@ -88,6 +88,12 @@ export const TEST_CARDS: Record<string, TestCard> = {
     },
   },
   pm_card_authenticationRequired: { brand: 'visa', last4: '3184', authenticate: true },
+  /** Saves fine, declines every charge: a card that later fails renewals. */
+  pm_card_chargeCustomerFail: {
+    brand: 'visa',
+    last4: '0341',
+    decline: DECLINED('generic_decline', 'Your card was declined.'),
+  },
 };
 
 /** A failure the next gateway calls will meet (tests and demos inject them). */
