@@ -62,6 +62,7 @@ const DECLINES: [string, C, string][] = [
   ['pm_card_chargeDeclinedExpiredCard', C.ExpiredCard, 'expired_card'],
   ['pm_card_chargeDeclinedIncorrectCvc', C.CardDeclined, 'incorrect_cvc'],
   ['pm_card_chargeDeclinedProcessingError', C.ProcessingError, 'processing_error'],
+  ['pm_card_chargeCustomerFail', C.CardDeclined, 'generic_decline'],
 ];
 
 describe('SimulatedGateway', () => {
