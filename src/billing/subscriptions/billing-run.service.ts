@@ -292,17 +292,29 @@ export class BillingRunService implements OnModuleInit {
 
   /** First payments never completed within a day lapse: the record stays, the invoice is voided. */
   async expireIncomplete(tenantId?: string): Promise<number> {
-    return this.em.fork().transactional(async (tx) => {
-      const candidates = await tx.find(
-        Subscription,
-        { status: SubscriptionStatus.Incomplete, ...(tenantId ? { tenantId } : {}) },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, limit: 1_000 },
-      );
-      let expired = 0;
-      for (const subscription of candidates) {
-        const customer = await tx.findOne(BillingCustomer, { tenantId: subscription.tenantId });
-        const now = this.billingClock.of(customer);
-        if (subscription.currentPeriodStart.getTime() + INCOMPLETE_TTL_MS > now.getTime()) continue;
+    // Candidates by each tenant's billing time, in one query; each is then locked and re-checked.
+    const rows = await this.em.fork().execute<{ id: string }[]>(
+      `select s.id
+         from platform.subscription s
+         left join platform.billing_customer c on c.tenant_id = s.tenant_id
+        where s.status = ?
+          and s.current_period_start <= coalesce(c.test_clock_at, ?::timestamptz) - interval '${INCOMPLETE_TTL_MS / 1000} seconds'
+          ${tenantId ? 'and s.tenant_id = ?' : ''}
+        limit 1000`,
+      [SubscriptionStatus.Incomplete, this.clock.now(), ...(tenantId ? [tenantId] : [])],
+    );
+    let expired = 0;
+    for (const { id } of rows) {
+      const lapsed = await this.em.fork().transactional(async (tx) => {
+        const subscription = await tx.findOne(
+          Subscription,
+          { id, status: SubscriptionStatus.Incomplete },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (!subscription) return false;
+        const now = this.billingClock.of(
+          await tx.findOne(BillingCustomer, { tenantId: subscription.tenantId }),
+        );
         subscription.status = SubscriptionStatus.IncompleteExpired;
         subscription.endedAt = now;
         subscription.updatedAt = this.clock.now();
@@ -312,9 +324,10 @@ export class BillingRunService implements OnModuleInit {
           invoice.voidedAt = now;
           invoice.updatedAt = this.clock.now();
         }
-        expired++;
-      }
-      return expired;
-    });
+        return true;
+      });
+      if (lapsed) expired++;
+    }
+    return expired;
   }
 }
