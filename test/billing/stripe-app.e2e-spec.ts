@@ -128,6 +128,21 @@ describe('billing on the Stripe adapter', () => {
     expect(attempt.gatewayPaymentId).toMatch(/^pi_/);
   });
 
+  it("leaves a first payment needing 3-D Secure incomplete, with the payment's client secret", async () => {
+    const org = await withCard('pm_card_authenticationRequired');
+    const res = await http()
+      .post('/v1/billing/subscription')
+      .set(org.headers)
+      .send({ priceId: PRO_USD_MONTH, quantity: 1 })
+      .expect(201);
+    expect(res.body.subscription.status).toBe('incomplete');
+    expect(res.body.payment).toMatchObject({ status: 'requires_action' });
+    expect(res.body.payment.paymentId).toMatch(/^pi_/);
+    expect(res.body.payment.clientSecret).toMatch(
+      new RegExp(`^${res.body.payment.paymentId}_secret_`),
+    );
+  });
+
   it('keeps a first payment pending (never a 500) when Stripe keeps failing, the attempt unknown', async () => {
     const org = await withCard('pm_card_visa');
     api.failNext('POST /v1/payment_intents', { kind: 'server_error' }, 10);

@@ -276,6 +276,7 @@ describe('StripeGateway', () => {
         amount: 4900,
         currency: 'eur',
         metadata: { invoice_id: 'inv_1', tenant_id: 'tenant_1' },
+        clientSecret: expect.stringMatching(/_secret_/),
         error: {
           category: C.InsufficientFunds,
           declineCode: 'insufficient_funds',
@@ -600,6 +601,7 @@ describe('StripeGateway', () => {
         amount: 4900,
         currency: 'eur',
         metadata: { invoice_id: 'inv_1', tenant_id: 'tenant_1' },
+        clientSecret: expect.stringMatching(/_secret_/),
         error: null,
       });
     });

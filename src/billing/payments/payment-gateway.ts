@@ -118,6 +118,8 @@ export interface PaymentLookup {
   amount: number;
   currency: string;
   metadata: Record<string, string>;
+  /** What the browser confirms the payment with (3-D Secure), when it still can be. */
+  clientSecret: string | null;
   /** The last decline, when the payment failed. */
   error: { category: PaymentErrorCategory; declineCode: string | null; message: string } | null;
 }

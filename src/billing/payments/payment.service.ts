@@ -97,7 +97,21 @@ export class PaymentService {
         await sleep(delay + Math.floor(Math.random() * delay));
       }
     }
-    return this.record(attempt.id, result, failure);
+    const outcome = await this.record(attempt.id, result, failure);
+    if (outcome.status === 'requires_action' && !outcome.clientSecret) {
+      // Stripe declines an off-session charge that needs 3-D Secure (402
+      // authentication_required); the customer confirms that same payment in
+      // the browser, with its client secret.
+      try {
+        outcome.clientSecret = (await this.gateway.retrievePayment(outcome.paymentId)).clientSecret;
+      } catch (error) {
+        this.logger.warn(
+          { err: error, paymentId: outcome.paymentId },
+          'could not fetch the client secret',
+        );
+      }
+    }
+    return outcome;
   }
 
   private async prepare(

@@ -107,6 +107,7 @@ describe('SimulatedGateway', () => {
         amount: 4_900,
         currency: 'eur',
         metadata: { invoice_id: 'inv_1' },
+        clientSecret: null,
         error: null,
       });
       expect(gateway.paymentForKey('invoice:inv_1:attempt:1')).toBe(result.paymentId);
@@ -136,6 +137,8 @@ describe('SimulatedGateway', () => {
           amount: request.amount,
           currency: 'usd',
           metadata: request.metadata,
+          // A declined payment may be retried with another card in the browser.
+          clientSecret: expect.stringMatching(/_secret_/),
           error: { category, declineCode, message: decline!.message },
         });
       },

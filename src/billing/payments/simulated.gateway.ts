@@ -247,8 +247,16 @@ export class SimulatedGateway extends PaymentGateway {
           httpStatus: 404,
         });
       }
-      const { id, status, amount, currency, metadata, error } = payment;
-      return { paymentId: id, status, amount, currency, metadata: { ...metadata }, error };
+      const { id, status, amount, currency, metadata, error, clientSecret } = payment;
+      return {
+        paymentId: id,
+        status,
+        amount,
+        currency,
+        metadata: { ...metadata },
+        clientSecret: status === 'succeeded' ? null : clientSecret,
+        error,
+      };
     });
   }
 

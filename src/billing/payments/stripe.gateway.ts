@@ -207,6 +207,7 @@ export class StripeGateway extends PaymentGateway {
       amount: intent.amount,
       currency: intent.currency,
       metadata: { ...intent.metadata },
+      clientSecret: intent.client_secret ?? null,
       error,
     };
   }
