@@ -4,6 +4,7 @@ import { Invoice } from '../../src/billing/entities/invoice.entity';
 import { PaymentAttempt } from '../../src/billing/entities/payment-attempt.entity';
 import { Subscription } from '../../src/billing/entities/subscription.entity';
 import { createUser, uniqueEmail, uniqueSlug, type Actor } from '../support/factories';
+import { LogCapture } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'correct horse battery staple 42';
@@ -15,9 +16,10 @@ const PRO_USD_MONTH = '0193a000-0000-7000-8001-000000000031';
 describe('billing journey', () => {
   let t: TestApp;
   let staff: Actor;
+  const logs = new LogCapture();
 
   beforeAll(async () => {
-    t = await bootTestApp();
+    t = await bootTestApp({ env: { LOG_LEVEL: 'info' }, logDestination: logs });
     staff = await createUser(t.app, { platformRole: PlatformRole.Admin });
   });
   afterAll(() => t.close());
