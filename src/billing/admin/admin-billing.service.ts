@@ -178,10 +178,7 @@ export class AdminBillingService {
   private async tenant(em: EntityManager, tenantId: string): Promise<Tenant> {
     const tenant = await em.findOne(Tenant, { id: tenantId });
     if (!tenant) {
-      throw new BillingException(
-        BillingErrorCode.SubscriptionNotFound,
-        `No organisation ${tenantId}.`,
-      );
+      throw new TenancyException(TenancyErrorCode.TenantNotFound, `No organisation ${tenantId}.`);
     }
     return tenant;
   }

@@ -455,7 +455,7 @@ export class SimulatedGateway extends PaymentGateway {
     try {
       return Promise.resolve(fn());
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

@@ -48,7 +48,7 @@ export function toGatewayEvent(event: Stripe.Event | Obj): ParsedGatewayEvent {
     kind,
     paymentId: String(object.id),
     amount: num(object.amount),
-    currency: String(object.currency ?? ''),
+    currency: str(object.currency) ?? '',
     metadata: metadataOf(object.metadata),
     error: kind === 'payment.succeeded' ? null : paymentError(object),
   });

@@ -105,7 +105,7 @@ export class GatewayEventService implements OnModuleInit {
       })
       .onConflict('id')
       .ignore()
-      .execute('run');
+      .execute<{ affectedRows: number }>('run');
     const duplicate = inserted.affectedRows === 0;
     if (!duplicate) {
       try {

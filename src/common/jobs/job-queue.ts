@@ -50,7 +50,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   define<Data extends object>(definition: QueueDefinition<Data>): void {
     if (this.boss) throw new Error(`Queue ${definition.name} defined after the job queue started`);
-    this.queues.set(definition.name, definition as QueueDefinition<object>);
+    this.queues.set(definition.name, definition);
   }
 
   async onApplicationBootstrap(): Promise<void> {
