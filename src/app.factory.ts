@@ -58,7 +58,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     if (RAW_BODY_ROUTES.has(request.routeOptions.url ?? '')) return done(null, body);
     // Fastify's parser takes the buffer too (typed as a string).
-    parseJson(request, body as unknown as string, done);
+    void parseJson(request, body as unknown as string, done);
   });
   // Fastify parses text/plain by default; a JSON API refuses it (415) rather
   // than validating a string.

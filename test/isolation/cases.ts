@@ -31,6 +31,12 @@ export interface IsolationCase<Objects extends Record<string, string> = Record<s
    * apply, and the suite checks instead that a member does get `success`.
    */
   memberMay?: boolean;
+  /**
+   * Why A's owner's answer names nothing A had before the request (only what
+   * the request itself made: a new card, a gateway setup intent, a webhook
+   * event): the control then does not require it to hold A's known data.
+   */
+  answerOnlyNew?: string;
 }
 
 /** Keeps the objects' type between `setup` and `request`. */
@@ -58,6 +64,64 @@ async function victimInvitation(a: VictimTenant) {
     .send({ email: uniqueEmail('victim-invitee'), role: 'member' })
     .expect(201);
   return { id: res.body.id as string, email: res.body.email as string };
+}
+
+/** Seeded price (migrations/platform/…_catalog_seed.ts): Pro, USD, monthly; up to 200 seats. */
+const PRO_USD_MONTH = '0193a000-0000-7000-8001-000000000031';
+/** Seats A subscribes for: more than it uses (cases may add members), within Pro's limit. */
+const SEATS = 20;
+
+/**
+ * A card of A's, saved by A's owner through the API (the simulated gateway
+ * takes Stripe's test cards). Only its id is A's: brand and last 4 are the
+ * test card's, the same in every tenant that uses it.
+ */
+async function victimCard(a: VictimTenant, card = 'pm_card_visa', makeDefault = false) {
+  const res = await a
+    .http()
+    .post('/v1/billing/payment-methods')
+    .set(a.owner.headers)
+    .send({ paymentMethodId: card, makeDefault })
+    .expect(201);
+  return res.body.id as string;
+}
+
+/** A subscribed by A's owner through the API: Pro monthly, charged to `card`. */
+async function subscribeVictim(a: VictimTenant, card: string) {
+  const paymentMethodId = await victimCard(a, card);
+  const res = await a
+    .http()
+    .post('/v1/billing/subscription')
+    .set(a.owner.headers)
+    .send({ priceId: PRO_USD_MONTH, quantity: SEATS })
+    .expect(201);
+  return {
+    objects: {
+      paymentMethodId,
+      subscriptionId: res.body.subscription.id as string,
+      invoiceId: res.body.invoice.id as string,
+      // To the millisecond, when A subscribed: A's alone (and what a preview answers with).
+      currentPeriodEnd: res.body.subscription.currentPeriodEnd as string,
+    },
+    payment: res.body.payment as { status: string; paymentId: string | null },
+  };
+}
+
+/** A with an active subscription, paid with a card that needs no authentication. */
+async function victimSubscription(a: VictimTenant) {
+  const { objects, payment } = await subscribeVictim(a, 'pm_card_visa');
+  expect(payment.status).toBe('succeeded');
+  return objects;
+}
+
+/**
+ * A whose first payment waits for 3-D Secure: the subscription `incomplete`,
+ * its invoice open, the gateway's payment in `requires_action`.
+ */
+async function victimAwaitingAuthentication(a: VictimTenant) {
+  const { objects, payment } = await subscribeVictim(a, 'pm_card_authenticationRequired');
+  expect(payment).toMatchObject({ status: 'requires_action', paymentId: expect.any(String) });
+  return { ...objects, paymentId: payment.paymentId! };
 }
 
 /**
@@ -163,5 +227,143 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     request: (_a, invitation) => ({ params: { id: invitation.id } }),
     success: 204,
     inOtherTenant: { notFound: 'invitation_not_found' },
+  }),
+
+  getBillingOverview: defineCase({
+    setup: victimSubscription,
+    request: () => ({}),
+    success: 200,
+    inOtherTenant: 'own-data',
+    memberMay: true,
+  }),
+
+  createSubscription: defineCase({
+    // A has a card and no subscription; the request names A's card.
+    setup: async (a) => ({ paymentMethodId: await victimCard(a) }),
+    request: (_a, card) => ({
+      body: { priceId: PRO_USD_MONTH, quantity: SEATS, paymentMethodId: card.paymentMethodId },
+    }),
+    success: 201,
+    inOtherTenant: { notFound: 'payment_method_not_found' },
+    answerOnlyNew: 'it names the subscription and invoice the request creates',
+  }),
+
+  previewSubscriptionChange: defineCase({
+    setup: victimSubscription,
+    // A price would be A's data too (A's overview names it): seats only.
+    request: () => ({ body: { quantity: SEATS + 5 } }),
+    success: 200,
+    inOtherTenant: { notFound: 'subscription_not_found' },
+    memberMay: true,
+  }),
+
+  changeSubscription: defineCase({
+    setup: victimSubscription,
+    request: () => ({ body: { quantity: SEATS + 5 } }),
+    success: 200,
+    inOtherTenant: { notFound: 'subscription_not_found' },
+  }),
+
+  cancelSubscription: defineCase({
+    setup: victimSubscription,
+    request: () => ({ body: { reason: 'too_expensive' } }),
+    success: 200,
+    inOtherTenant: { notFound: 'subscription_not_found' },
+  }),
+
+  resumeSubscription: defineCase({
+    setup: async (a) => {
+      const subscribed = await victimSubscription(a);
+      await a
+        .http()
+        .post('/v1/billing/subscription/cancel')
+        .set(a.owner.headers)
+        .send({ reason: 'unused' })
+        .expect(200);
+      return subscribed;
+    },
+    request: () => ({}),
+    success: 200,
+    inOtherTenant: { notFound: 'subscription_not_found' },
+  }),
+
+  listPaymentMethods: defineCase({
+    setup: async (a) => ({ paymentMethodId: await victimCard(a) }),
+    request: () => ({}),
+    success: 200,
+    inOtherTenant: 'own-data',
+  }),
+
+  createSetupIntent: defineCase({
+    setup: async (a) => ({ paymentMethodId: await victimCard(a) }),
+    request: () => ({}),
+    success: 201,
+    inOtherTenant: 'own-data',
+    answerOnlyNew: "it names the gateway's new setup intent only",
+  }),
+
+  addPaymentMethod: defineCase({
+    setup: async (a) => ({ paymentMethodId: await victimCard(a) }),
+    request: () => ({ body: { paymentMethodId: 'pm_card_mastercard', makeDefault: true } }),
+    success: 201,
+    inOtherTenant: 'own-data',
+    answerOnlyNew: 'it names the card the request saves only',
+  }),
+
+  setDefaultPaymentMethod: defineCase({
+    setup: async (a) => ({
+      defaultId: await victimCard(a),
+      otherId: await victimCard(a, 'pm_card_mastercard'),
+    }),
+    request: (_a, cards) => ({ params: { id: cards.otherId } }),
+    success: 200,
+    inOtherTenant: { notFound: 'payment_method_not_found' },
+  }),
+
+  removePaymentMethod: defineCase({
+    setup: async (a) => ({
+      defaultId: await victimCard(a),
+      otherId: await victimCard(a, 'pm_card_mastercard'),
+    }),
+    request: (_a, cards) => ({ params: { id: cards.otherId } }),
+    success: 204,
+    inOtherTenant: { notFound: 'payment_method_not_found' },
+  }),
+
+  listInvoices: defineCase({
+    setup: victimSubscription,
+    request: () => ({ query: { limit: 100 } }),
+    success: 200,
+    inOtherTenant: 'own-data',
+  }),
+
+  getInvoice: defineCase({
+    setup: victimSubscription,
+    request: (_a, subscribed) => ({ params: { id: subscribed.invoiceId } }),
+    success: 200,
+    inOtherTenant: { notFound: 'invoice_not_found' },
+  }),
+
+  payInvoice: defineCase({
+    // The first invoice stays open while 3-D Secure waits; a card that needs none pays it.
+    setup: async (a) => {
+      const awaiting = await victimAwaitingAuthentication(a);
+      return { ...awaiting, defaultId: await victimCard(a, 'pm_card_visa', true) };
+    },
+    request: (_a, awaiting) => ({ params: { id: awaiting.invoiceId } }),
+    success: 200,
+    inOtherTenant: { notFound: 'invoice_not_found' },
+  }),
+
+  simulatePaymentAuthentication: defineCase({
+    setup: victimAwaitingAuthentication,
+    request: (_a, awaiting) => ({
+      params: { paymentId: awaiting.paymentId },
+      body: { succeed: true },
+    }),
+    success: 200,
+    // The service answers a payment that is not the tenant's as one that does not exist.
+    inOtherTenant: { notFound: 'invoice_not_found' },
+    answerOnlyNew: 'it names the webhook event the simulation delivers only',
   }),
 };

@@ -26,7 +26,7 @@ export class InvoicePaymentService {
         BillingErrorCode.InvoiceNotPayable,
         `The invoice is ${invoice.status}; only an open invoice can be paid.`,
         {
-          status: invoice.status,
+          invoiceStatus: invoice.status,
         },
       );
     }

@@ -33,8 +33,20 @@ export type CollectOutcome =
   /** Another attempt on this invoice has not finished. */
   | { status: 'in_progress'; invoiceId: string };
 
+interface PreparedAttempt {
+  attempt: PaymentAttempt;
+  customerGatewayId: string;
+  methodGatewayId: string;
+  invoiceTenantId: string;
+  invoiceNumber: string | null | undefined;
+  /** Re-sending an earlier attempt whose outcome is not known. */
+  reconciling: boolean;
+}
+
 /** A pending attempt older than this is presumed dead (its worker crashed) and left to reconciliation. */
 const ATTEMPT_LEASE_MS = 5 * 60_000;
+/** How long a re-sent attempt is safe: the gateway remembers idempotency keys a day (Stripe: 24 h). */
+const IDEMPOTENCY_WINDOW_MS = 23 * 3600_000;
 /** Immediate retries of a transient gateway failure, under the same idempotency key. */
 const TRANSIENT_RETRY_DELAYS_MS = [250, 1_000];
 
@@ -64,6 +76,20 @@ export class PaymentService {
   ): Promise<CollectOutcome> {
     const prepared = await this.prepare(invoiceId, trigger, options.paymentMethodId);
     if ('status' in prepared) return prepared;
+    const outcome = await this.send(invoiceId, prepared);
+    if (prepared.reconciling && outcome.status === 'failed') {
+      // The earlier attempt is settled now (it failed): this request's own attempt goes ahead.
+      return this.collect(invoiceId, trigger, options);
+    }
+    return outcome;
+  }
+
+  /**
+   * Sends one attempt's charge. Re-sending an attempt whose outcome is unknown
+   * uses its own idempotency key and parameters, so the gateway answers with
+   * what it did the first time instead of charging again.
+   */
+  private async send(invoiceId: string, prepared: PreparedAttempt): Promise<CollectOutcome> {
     const { attempt, customerGatewayId, methodGatewayId, invoiceTenantId } = prepared;
 
     let result: ChargeResult | undefined;
@@ -118,16 +144,7 @@ export class PaymentService {
     invoiceId: string,
     trigger: AttemptTrigger,
     paymentMethodId: string | undefined,
-  ): Promise<
-    | CollectOutcome
-    | {
-        attempt: PaymentAttempt;
-        customerGatewayId: string;
-        methodGatewayId: string;
-        invoiceTenantId: string;
-        invoiceNumber: string | null | undefined;
-      }
-  > {
+  ): Promise<CollectOutcome | PreparedAttempt> {
     return this.em.fork().transactional(async (em) => {
       const invoice = await em.findOneOrFail(
         Invoice,
@@ -145,6 +162,49 @@ export class PaymentService {
       });
       if (running > 0) return { status: 'in_progress' as const, invoiceId };
       const customer = await em.findOneOrFail(BillingCustomer, { tenantId: invoice.tenantId });
+      // An attempt that may have charged (its answer was lost, or its worker died)
+      // is settled before anything new is tried: never a second charge blind.
+      const unsettled = await em.findOne(
+        PaymentAttempt,
+        {
+          invoice,
+          $or: [
+            { status: AttemptStatus.Unknown },
+            {
+              status: AttemptStatus.Pending,
+              createdAt: { $lte: new Date(now.getTime() - ATTEMPT_LEASE_MS) },
+            },
+          ],
+        },
+        { orderBy: { attemptNumber: 'asc' } },
+      );
+      if (unsettled) {
+        const used = unsettled.paymentMethodId
+          ? await em.findOne(PaymentMethod, { id: unsettled.paymentMethodId })
+          : null;
+        // Stripe keeps an idempotency key 24 hours: past that a re-send could charge anew.
+        const keyAlive = now.getTime() - unsettled.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS;
+        if (!used || !keyAlive) {
+          return {
+            status: 'unknown' as const,
+            invoiceId,
+            attemptId: unsettled.id,
+            error: new PaymentError({
+              category: PaymentErrorCategory.GatewayUnavailable,
+              message: 'An earlier attempt has an unknown outcome; it must be reconciled first.',
+              outcomeUnknown: true,
+            }),
+          };
+        }
+        return {
+          attempt: unsettled,
+          customerGatewayId: customer.gatewayId,
+          methodGatewayId: used.gatewayId,
+          invoiceTenantId: invoice.tenantId,
+          invoiceNumber: invoice.number,
+          reconciling: true,
+        };
+      }
       const methodId = paymentMethodId ?? customer.defaultPaymentMethodId;
       const method = methodId
         ? await em.findOne(PaymentMethod, {
@@ -174,6 +234,7 @@ export class PaymentService {
         methodGatewayId: method.gatewayId,
         invoiceTenantId: invoice.tenantId,
         invoiceNumber: invoice.number,
+        reconciling: false,
       };
     });
   }
@@ -202,7 +263,13 @@ export class PaymentService {
         attempt.gatewayRequestId = result.gatewayRequestId;
         if (result.status === 'succeeded') {
           attempt.status = AttemptStatus.Succeeded;
-          await this.markPaid(em, invoice, attempt.amount);
+          // A renewal is charged the moment its period starts (a test clock may have jumped past it).
+          await this.markPaid(
+            em,
+            invoice,
+            attempt.amount,
+            attempt.trigger === AttemptTrigger.Renewal ? invoice.createdAt : undefined,
+          );
           return { status: 'paid' as const, invoiceId: invoice.id, attemptId };
         }
         if (result.status === 'requires_action') {
@@ -260,9 +327,9 @@ export class PaymentService {
    * The invoice is paid (by a charge, a webhook, or credit): settle it and
    * bring its subscription back to active. Idempotent; a paid invoice stays paid.
    */
-  async markPaid(em: EntityManager, invoice: Invoice, amount: number): Promise<boolean> {
+  async markPaid(em: EntityManager, invoice: Invoice, amount: number, at?: Date): Promise<boolean> {
     if (invoice.status === InvoiceStatus.Paid) return false;
-    const now = await this.billingClock.nowFor(em, invoice.tenantId);
+    const now = at ?? (await this.billingClock.nowFor(em, invoice.tenantId));
     invoice.status = InvoiceStatus.Paid;
     invoice.amountPaid = amount;
     invoice.paidAt = now;

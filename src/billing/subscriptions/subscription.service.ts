@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../../common/clock';
@@ -53,6 +53,10 @@ interface ChangeContext {
   now: Date;
   change: ChangePlan;
   balance: number;
+  /** Proration lines waiting for the next invoice (an earlier downgrade); a charge now takes them. */
+  pending: InvoiceLine[];
+  /** The request asks for the current terms while a switch is scheduled: it cancels the switch. */
+  cancelsPending: boolean;
 }
 
 /** What a change replaced, to put back when its payment fails. */
@@ -76,6 +80,8 @@ type SubscriptionTerms = Pick<
  */
 @Injectable()
 export class SubscriptionService {
+  private readonly logger = new Logger(SubscriptionService.name);
+
   constructor(
     private readonly em: EntityManager,
     private readonly tenantContext: TenantContext,
@@ -235,44 +241,41 @@ export class SubscriptionService {
   async preview(dto: ChangeSubscriptionDto): Promise<ChangePreviewDto> {
     const context = await this.changeContext(this.tenantContext.em, dto);
     const { change, now, subscription, balance } = context;
-    const net = change.net;
     // During a trial nothing has been paid: every change applies at once, free.
     const trialing = subscription.status === SubscriptionStatus.Trialing;
-    const timing = trialing ? 'now' : change.timing;
-    const amountDueNow =
-      change.timing === 'period_end' || subscription.status === SubscriptionStatus.Trialing
-        ? 0
-        : change.timing === 'restart' || net > 0
-          ? Math.max(0, net - balance)
-          : 0;
+    const free = trialing || context.cancelsPending;
+    const timing = free ? 'now' : change.timing;
+    const chargedNow =
+      !free && (change.timing === 'restart' || (change.timing === 'now' && change.net > 0));
+    const pendingSum = context.pending.reduce((sum, line) => sum + line.amount, 0);
+    // What the change's invoice would total: its lines, plus credit left waiting by an earlier downgrade.
+    const invoiceTotal = change.net + pendingSum;
+    const amountDueNow = chargedNow ? Math.max(0, invoiceTotal - balance) : 0;
     const creditToNextInvoice =
-      change.timing !== 'period_end' &&
-      subscription.status !== SubscriptionStatus.Trialing &&
-      net < 0
-        ? -net
-        : 0;
+      !free && change.timing === 'now' && change.net <= 0
+        ? -change.net
+        : chargedNow && invoiceTotal < 0
+          ? -invoiceTotal
+          : 0;
     return {
       direction: change.direction,
       timing,
       effectiveAt: timing === 'period_end' ? subscription.currentPeriodEnd : now,
-      lines:
-        subscription.status === SubscriptionStatus.Trialing
-          ? []
-          : change.lines.map((line) => ({
-              kind: line.kind,
-              amount: line.amount,
-              periodStart: line.periodStart,
-              periodEnd: line.periodEnd,
-              description: describeLine(
-                line.kind,
-                line.kind === 'proration_credit'
-                  ? subscription.plan.name
-                  : context.target.plan.name,
-                line.rate,
-                line.periodStart,
-                line.periodEnd,
-              ),
-            })),
+      lines: free
+        ? []
+        : change.lines.map((line) => ({
+            kind: line.kind,
+            amount: line.amount,
+            periodStart: line.periodStart,
+            periodEnd: line.periodEnd,
+            description: describeLine(
+              line.kind,
+              line.kind === 'proration_credit' ? subscription.plan.name : context.target.plan.name,
+              line.rate,
+              line.periodStart,
+              line.periodEnd,
+            ),
+          })),
       amountDueNow,
       creditToNextInvoice,
       currency: subscription.price.currency,
@@ -287,6 +290,19 @@ export class SubscriptionService {
       const context = await this.changeContext(tx, dto, true);
       const { subscription, target, quantity, change, now } = context;
       previous = terms(subscription);
+      if (context.cancelsPending) {
+        subscription.pendingPrice = null;
+        subscription.pendingQuantity = null;
+        subscription.updatedAt = this.clock.now();
+        this.audit.record(
+          {
+            action: 'billing.subscription.scheduled_change_canceled',
+            target: { type: 'subscription', id: subscription.id },
+          },
+          tx,
+        );
+        return { subscription, invoice: null as Invoice | null, swept: [] as string[] };
+      }
       const fromPlanName = subscription.plan.name;
       subscription.pendingPrice = null;
       subscription.pendingQuantity = null;
@@ -307,12 +323,12 @@ export class SubscriptionService {
       if (subscription.status === SubscriptionStatus.Trialing) {
         // Nothing has been paid yet: the trial simply continues on the new terms.
         Object.assign(subscription, { plan: target.plan, price: target, quantity });
-        return { subscription, invoice: null as Invoice | null };
+        return { subscription, invoice: null, swept: [] };
       }
       if (change.timing === 'period_end') {
         subscription.pendingPrice = target;
         subscription.pendingQuantity = quantity;
-        return { subscription, invoice: null };
+        return { subscription, invoice: null, swept: [] };
       }
       const lines: LineInput[] = change.lines.map((line) => ({
         kind:
@@ -344,8 +360,9 @@ export class SubscriptionService {
         for (const line of lines) {
           tx.create(InvoiceLine, { ...line, tenantId, invoice: null, createdAt: now });
         }
-        return { subscription, invoice: null };
+        return { subscription, invoice: null, swept: [] };
       }
+      // Charged now: the invoice also takes the credit an earlier downgrade left waiting.
       const invoice = await this.invoices.issue(tx, {
         tenantId,
         subscription,
@@ -353,14 +370,14 @@ export class SubscriptionService {
         currency: target.currency,
         periodStart: now,
         periodEnd: subscription.currentPeriodEnd,
-        sweepPending: false,
+        sweepPending: true,
         now,
         lines,
       });
-      return { subscription, invoice };
+      return { subscription, invoice, swept: context.pending.map((line) => line.id) };
     });
     this.entitlements.invalidate(tenantId);
-    const { subscription, invoice } = applied;
+    const { subscription, invoice, swept } = applied;
     if (!invoice || invoice.status === InvoiceStatus.Paid) {
       return this.result(subscription.id, invoice?.id ?? null, {
         status: invoice ? 'succeeded' : 'none',
@@ -373,7 +390,7 @@ export class SubscriptionService {
       outcome.status === 'no_payment_method'
     ) {
       // The change is charged off-session; when the card says no, nothing changes.
-      await this.revert(subscription.id, invoice.id, previous!);
+      await this.revert(subscription, invoice.id, previous!, swept);
       this.entitlements.invalidate(tenantId);
       if (outcome.status === 'failed') throw toBillingException(outcome.error, 'The change');
       if (outcome.status === 'no_payment_method') {
@@ -516,7 +533,7 @@ export class SubscriptionService {
         subscription.status === SubscriptionStatus.Incomplete
           ? 'The first payment is not complete yet; complete it before changing plans.'
           : 'An invoice is unpaid; pay it before changing plans.',
-        { status: subscription.status },
+        { subscriptionStatus: subscription.status },
       );
     }
     const target =
@@ -530,10 +547,22 @@ export class SubscriptionService {
         `The subscription is billed in ${subscription.price.currency.toUpperCase()}; choose a price in that currency.`,
       );
     }
-    if (target.id === subscription.price.id && quantity === subscription.quantity) {
+    const unchanged = target.id === subscription.price.id && quantity === subscription.quantity;
+    if (unchanged && !subscription.pendingPrice) {
       throw new BillingException(
         BillingErrorCode.NoChange,
         'That is the current plan and seat count.',
+      );
+    }
+    const changing = await em.count(Invoice, {
+      subscription,
+      reason: InvoiceReason.SubscriptionUpdate,
+      status: InvoiceStatus.Open,
+    });
+    if (changing > 0) {
+      throw new BillingException(
+        BillingErrorCode.SubscriptionNotChangeable,
+        'The payment for the last change is still being confirmed; try again once it has settled.',
       );
     }
     await this.assertQuantity(em, target, quantity, tenantId);
@@ -545,7 +574,17 @@ export class SubscriptionService {
       { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd },
       now,
     );
-    return { subscription, target, quantity, now, change, balance: customer?.balance ?? 0 };
+    const pending = await em.find(InvoiceLine, { tenantId, invoice: null });
+    return {
+      subscription,
+      target,
+      quantity,
+      now,
+      change,
+      balance: customer?.balance ?? 0,
+      pending,
+      cancelsPending: unchanged,
+    };
   }
 
   private async assertQuantity(
@@ -638,23 +677,50 @@ export class SubscriptionService {
     };
   }
 
+  /**
+   * Undoes a change whose charge failed: the old terms come back (unless
+   * something else changed the subscription meanwhile, which is logged and
+   * left alone), the invoice is voided, and the credit it took returns.
+   */
   private async revert(
-    subscriptionId: string,
+    changed: Subscription,
     invoiceId: string,
     previous: SubscriptionTerms,
+    sweptLineIds: string[],
   ): Promise<void> {
+    const wrote = {
+      priceId: changed.price.id,
+      quantity: changed.quantity,
+      periodEnd: changed.currentPeriodEnd.getTime(),
+    };
     await this.transaction(async (tx) => {
       const subscription = await tx.findOneOrFail(
         Subscription,
-        { id: subscriptionId },
+        { id: changed.id },
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
-      Object.assign(subscription, previous, { updatedAt: this.clock.now() });
+      const untouched =
+        subscription.price.id === wrote.priceId &&
+        subscription.quantity === wrote.quantity &&
+        subscription.currentPeriodEnd.getTime() === wrote.periodEnd;
+      if (untouched) {
+        Object.assign(subscription, previous, { updatedAt: this.clock.now() });
+      } else {
+        this.logger.error(
+          { subscriptionId: changed.id, invoiceId },
+          'a failed change was not reverted: the subscription changed meanwhile',
+        );
+      }
       await this.voidInvoice(tx, invoiceId, this.clock.now());
+      if (sweptLineIds.length > 0) {
+        // Pending credit the voided invoice had taken waits for the next one again.
+        await tx.nativeUpdate(InvoiceLine, { id: { $in: sweptLineIds } }, { invoice: null });
+      }
       this.audit.record(
         {
           action: 'billing.subscription.change_reverted',
-          target: { type: 'subscription', id: subscriptionId },
+          target: { type: 'subscription', id: changed.id },
+          data: { invoiceId, restored: untouched },
         },
         tx,
       );

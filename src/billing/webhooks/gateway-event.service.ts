@@ -182,10 +182,18 @@ export class GatewayEventService implements OnModuleInit {
       case 'payment.succeeded': {
         const attempt = await this.attemptFor(tx, data.paymentId, data.metadata);
         if (!attempt) return this.orphan(data.kind, data.paymentId);
-        if (OPEN_ATTEMPT.includes(attempt.status)) {
+        // Money moved: that outranks an earlier failure of the same payment (a
+        // 3-D Secure retry succeeds after a failed try), whatever the delivery order.
+        const firstNews = attempt.status !== AttemptStatus.Succeeded;
+        if (firstNews) {
           attempt.status = AttemptStatus.Succeeded;
           attempt.gatewayPaymentId = data.paymentId;
           attempt.completedAt ??= this.clock.now();
+          // What failed on the way no longer describes the attempt (the events keep it).
+          attempt.category = null;
+          attempt.declineCode = null;
+          attempt.retryable = null;
+          attempt.message = null;
         }
         const invoice = await tx.findOneOrFail(
           Invoice,
@@ -195,8 +203,9 @@ export class GatewayEventService implements OnModuleInit {
         if (invoice.status === InvoiceStatus.Open) {
           await this.payments.markPaid(tx, invoice, data.amount);
           this.entitlements.invalidate(invoice.tenantId);
-        } else if (invoice.status !== InvoiceStatus.Paid) {
-          // Money arrived for an invoice we no longer collect (voided after a failed SCA, say): staff must refund.
+        } else if (firstNews) {
+          // A second payment for an invoice already settled (paid by another
+          // attempt, or voided): the customer paid twice; staff must refund.
           this.audit.recordPlatform(
             {
               tenantId: invoice.tenantId,
@@ -212,7 +221,7 @@ export class GatewayEventService implements OnModuleInit {
           );
           this.logger.error(
             { invoiceId: invoice.id, paymentId: data.paymentId, invoiceStatus: invoice.status },
-            'a payment succeeded for an invoice that is not open; refund it',
+            'a payment succeeded for an invoice that was already settled; refund it',
           );
         }
         return;

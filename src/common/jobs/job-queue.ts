@@ -26,7 +26,7 @@ export interface QueueDefinition<Data extends object> {
   expireInSeconds?: number;
   /** Five-field cron (UTC) on which pg-boss enqueues one job cluster-wide. */
   cron?: string;
-  /** Jobs fetched per poll; each is handled one after another. */
+  /** Jobs fetched per poll (default 10); each is handled one after another. */
   batchSize?: number;
   pollingIntervalSeconds?: number;
   handle(data: Data, job: { id: string }): Promise<void>;
@@ -43,6 +43,8 @@ export interface QueueDefinition<Data extends object> {
 export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobQueue.name);
   private readonly queues = new Map<string, QueueDefinition<object>>();
+  /** This process's worker per queue, to wake it when work arrives. */
+  private readonly workers = new Map<string, string>();
   private boss?: PgBoss;
   private starting?: Promise<PgBoss>;
 
@@ -66,7 +68,11 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   ): Promise<string | null> {
     const boss = await this.start();
     if (!this.queues.has(name)) throw new Error(`Unknown queue ${name}`);
-    return boss.send(name, data, options);
+    const id = await boss.send(name, data, options);
+    // Start it here at once rather than at this worker's next poll.
+    const worker = this.workers.get(name);
+    if (id && worker && !options.startAfter) boss.notifyWorker(worker);
+    return id;
   }
 
   /** Queued (not yet running) jobs of a queue: the backlog metric. */
@@ -108,18 +114,31 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     }
     if (work) {
       for (const queue of this.queues.values()) {
-        await boss.work<object>(
+        const batchSize = queue.batchSize ?? 10;
+        const worker = await boss.work<object>(
           queue.name,
-          {
-            batchSize: queue.batchSize ?? 1,
-            pollingIntervalSeconds: queue.pollingIntervalSeconds ?? 2,
-          },
+          { batchSize, pollingIntervalSeconds: queue.pollingIntervalSeconds ?? 2 },
           async (jobs) => {
+            // One job's failure retries that job only; the rest of the batch completes.
             for (const job of jobs) {
-              await queue.handle(job.data, { id: job.id });
+              try {
+                await queue.handle(job.data, { id: job.id });
+              } catch (error) {
+                this.logger.warn(
+                  { err: error, queue: queue.name, jobId: job.id },
+                  'job failed; it will be retried',
+                );
+                await boss.fail(queue.name, job.id, {
+                  message: error instanceof Error ? error.message : String(error),
+                });
+              }
             }
+            // A full batch means more is waiting: fetch again without the polling pause.
+            const self = this.workers.get(queue.name);
+            if (jobs.length === batchSize && self) boss.notifyWorker(self);
           },
         );
+        this.workers.set(queue.name, worker);
         if (queue.cron) await boss.schedule(queue.name, queue.cron, {}, { tz: 'UTC' });
       }
     }
