@@ -3,14 +3,12 @@ import { PlatformRole } from '../../src/access/roles';
 import { Invoice } from '../../src/billing/entities/invoice.entity';
 import { PaymentAttempt } from '../../src/billing/entities/payment-attempt.entity';
 import { Subscription } from '../../src/billing/entities/subscription.entity';
-import { createUser, uniqueEmail, uniqueSlug, type Actor } from '../support/factories';
+import { createUser, type Actor } from '../support/factories';
 import { LogCapture } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { billingClient, PRICES } from './billing-helpers';
 
-const PASSWORD = 'correct horse battery staple 42';
-/** Seeded prices (migrations/platform/…_catalog_seed.ts). */
-const STARTER_USD_MONTH = '0193a000-0000-7000-8001-000000000021';
-const PRO_USD_MONTH = '0193a000-0000-7000-8001-000000000031';
+const { STARTER_MONTH: STARTER_USD_MONTH, PRO_MONTH: PRO_USD_MONTH } = PRICES;
 
 /** The customer's whole life on the simulated gateway, through HTTP only. */
 describe('billing journey', () => {
@@ -26,22 +24,10 @@ describe('billing journey', () => {
 
   const api = () => request(t.server);
 
-  async function signUp(): Promise<{ tenantId: string; headers: Record<string, string> }> {
-    const res = await api()
-      .post('/v1/auth/signup')
-      .send({
-        email: uniqueEmail('buyer'),
-        password: PASSWORD,
-        name: 'Grace Buyer',
-        organizationName: 'Buyers Ltd',
-        organizationSlug: uniqueSlug('buyers'),
-      })
-      .expect(201);
-    return {
-      tenantId: res.body.tenantId as string,
-      headers: { Authorization: `Bearer ${res.body.accessToken}` },
-    };
-  }
+  const { signUp } = billingClient(
+    () => t,
+    () => staff,
+  );
 
   const advance = (tenantId: string, to: Date) =>
     api()

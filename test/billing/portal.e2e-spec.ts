@@ -1,33 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import request, { type Response } from 'supertest';
 import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { BillingCustomer } from '../../src/billing/entities/billing-customer.entity';
 import { Invoice } from '../../src/billing/entities/invoice.entity';
 import { PaymentMethod } from '../../src/billing/entities/payment-method.entity';
 import { Subscription } from '../../src/billing/entities/subscription.entity';
-import { PaymentGateway } from '../../src/billing/payments/payment-gateway';
-import { SimulatedGateway } from '../../src/billing/payments/simulated.gateway';
 import { PlatformAuditEvent } from '../../src/tenancy/audit/platform-audit-event.entity';
 import { Tenant } from '../../src/tenancy/entities/tenant.entity';
-import { createUser, uniqueEmail, uniqueSlug, type Actor } from '../support/factories';
+import { createUser, type Actor } from '../support/factories';
 import { erroredFields, expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { billingClient, type Body, type Buyer, type Headers, iso, PRICES } from './billing-helpers';
 
-const PASSWORD = 'correct horse battery staple 42';
-/** Seeded prices (migrations/platform/…_catalog_seed.ts): per seat, minor units. */
-const STARTER_MONTH = '0193a000-0000-7000-8001-000000000021'; // USD 1200 / month
-const PRO_MONTH = '0193a000-0000-7000-8001-000000000031'; // USD 2900 / month
-
-type Headers = Record<string, string>;
-/** A response body as supertest gives it (untyped): the assertions check its shape. */
-type Body = Response['body'];
-interface Buyer {
-  tenantId: string;
-  headers: Headers;
-}
-
-/** Midnight UTC of a day, as the API writes it. */
-const iso = (day: string) => `${day}T00:00:00.000Z`;
+const { STARTER_MONTH, PRO_MONTH } = PRICES;
 
 /** The customer portal through HTTP: cards, invoices, pay now, cancel, roles, and the staff tools. */
 describe('billing portal', () => {
@@ -40,48 +24,12 @@ describe('billing portal', () => {
   });
   afterAll(() => t.close());
 
-  const api = () => request(t.server);
-  const gateway = () => t.app.get<PaymentGateway, SimulatedGateway>(PaymentGateway);
-  const charges = (tenantId: string) =>
-    gateway()
-      .chargeLog.filter((charge) => charge.metadata.tenant_id === tenantId)
-      .map((charge) => charge.amount);
-
-  async function signUp(): Promise<Buyer> {
-    const res = await api()
-      .post('/v1/auth/signup')
-      .send({
-        email: uniqueEmail('buyer'),
-        password: PASSWORD,
-        name: 'Grace Buyer',
-        organizationName: 'Buyers Ltd',
-        organizationSlug: uniqueSlug('buyers'),
-      })
-      .expect(201);
-    return {
-      tenantId: res.body.tenantId as string,
-      headers: { Authorization: `Bearer ${res.body.accessToken}` },
-    };
-  }
-
-  const advance = async (tenantId: string, day: string): Promise<Body> =>
-    (
-      await api()
-        .post(`/v1/admin/billing/test-clocks/${tenantId}/advance`)
-        .set(staff.headers)
-        .send({ to: iso(day) })
-        .expect(200)
-    ).body;
-
-  const addCard = (headers: Headers, paymentMethodId: string, makeDefault?: boolean) =>
-    api()
-      .post('/v1/billing/payment-methods')
-      .set(headers)
-      .send(makeDefault === undefined ? { paymentMethodId } : { paymentMethodId, makeDefault });
+  const { api, gateway, charges, signUp, advance, addCard, overview } = billingClient(
+    () => t,
+    () => staff,
+  );
   const cards = async (headers: Headers): Promise<Body[]> =>
     (await api().get('/v1/billing/payment-methods').set(headers).expect(200)).body as Body[];
-  const overview = async (headers: Headers): Promise<Body> =>
-    (await api().get('/v1/billing/subscription').set(headers).expect(200)).body;
   const subscribe = (headers: Headers, priceId = STARTER_MONTH, quantity = 1) =>
     api().post('/v1/billing/subscription').set(headers).send({ priceId, quantity });
   const liveCards = (tenantId: string) =>

@@ -1,32 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import request, { type Response } from 'supertest';
 import { PlatformRole } from '../../src/access/roles';
 import { BillingCustomer } from '../../src/billing/entities/billing-customer.entity';
 import { Invoice, InvoiceLine } from '../../src/billing/entities/invoice.entity';
 import { AttemptStatus, PaymentAttempt } from '../../src/billing/entities/payment-attempt.entity';
 import { Subscription } from '../../src/billing/entities/subscription.entity';
-import { PaymentGateway } from '../../src/billing/payments/payment-gateway';
-import { SimulatedGateway } from '../../src/billing/payments/simulated.gateway';
-import { createUser, uniqueEmail, uniqueSlug, type Actor } from '../support/factories';
+import { createUser, uniqueEmail, type Actor } from '../support/factories';
 import { erroredFields, expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { billingClient, type Body, type Buyer, type Headers, iso, PRICES } from './billing-helpers';
 
-const PASSWORD = 'correct horse battery staple 42';
-/** Seeded prices (migrations/platform/…_catalog_seed.ts): per seat, minor units. */
-const STARTER_MONTH = '0193a000-0000-7000-8001-000000000021'; // USD 1200 / month
-const STARTER_YEAR = '0193a000-0000-7000-8001-000000000022'; // USD 12000 / year
-const STARTER_EUR_MONTH = '0193a000-0000-7000-8001-000000000023'; // EUR 1100 / month
-const PRO_MONTH = '0193a000-0000-7000-8001-000000000031'; // USD 2900 / month
-const PRO_YEAR = '0193a000-0000-7000-8001-000000000032'; // USD 29000 / year
-const ENTERPRISE_MONTH = '0193a000-0000-7000-8001-000000000041'; // no trial
-
-type Headers = Record<string, string>;
-/** A response body as supertest gives it (untyped): the assertions check its shape. */
-type Body = Response['body'];
-interface Buyer {
-  tenantId: string;
-  headers: Headers;
-}
+const { STARTER_MONTH, STARTER_YEAR, STARTER_EUR_MONTH, PRO_MONTH, PRO_YEAR, ENTERPRISE_MONTH } =
+  PRICES;
 interface LineBody {
   kind: string;
   amount: number;
@@ -34,9 +18,6 @@ interface LineBody {
   periodStart: string;
   periodEnd: string;
 }
-
-/** Midnight UTC of a day, as the API writes it. */
-const iso = (day: string) => `${day}T00:00:00.000Z`;
 
 /**
  * Plan and seat changes through HTTP on the simulated gateway. Billing time is
@@ -54,59 +35,24 @@ describe('subscription changes', () => {
   });
   afterAll(() => t.close());
 
-  const api = () => request(t.server);
-  const gateway = () => t.app.get<PaymentGateway, SimulatedGateway>(PaymentGateway);
-  /** What the card was asked to pay, in order (declined attempts included). */
-  const charges = (tenantId: string) =>
-    gateway()
-      .chargeLog.filter((charge) => charge.metadata.tenant_id === tenantId)
-      .map((charge) => charge.amount);
-
-  async function signUp(): Promise<Buyer> {
-    const res = await api()
-      .post('/v1/auth/signup')
-      .send({
-        email: uniqueEmail('buyer'),
-        password: PASSWORD,
-        name: 'Grace Buyer',
-        organizationName: 'Buyers Ltd',
-        organizationSlug: uniqueSlug('buyers'),
-      })
-      .expect(201);
-    return {
-      tenantId: res.body.tenantId as string,
-      headers: { Authorization: `Bearer ${res.body.accessToken}` },
-    };
-  }
-
-  const advance = async (tenantId: string, day: string): Promise<Body> =>
-    (
-      await api()
-        .post(`/v1/admin/billing/test-clocks/${tenantId}/advance`)
-        .set(staff.headers)
-        .send({ to: iso(day) })
-        .expect(200)
-    ).body;
-
+  const client = billingClient(
+    () => t,
+    () => staff,
+  );
+  const { api, gateway, charges, signUp, advance, overview } = client;
   const addCard = async (
     headers: Headers,
     paymentMethodId: string,
     makeDefault = false,
-  ): Promise<Body> =>
-    (
-      await api()
-        .post('/v1/billing/payment-methods')
-        .set(headers)
-        .send({ paymentMethodId, makeDefault })
-        .expect(201)
-    ).body;
+  ): Promise<Body> => {
+    const res = await client.addCard(headers, paymentMethodId, makeDefault).expect(201);
+    return res.body;
+  };
 
   const preview = (headers: Headers, body: object) =>
     api().post('/v1/billing/subscription/preview-change').set(headers).send(body);
   const change = (headers: Headers, body: object) =>
     api().post('/v1/billing/subscription/change').set(headers).send(body);
-  const overview = async (headers: Headers): Promise<Body> =>
-    (await api().get('/v1/billing/subscription').set(headers).expect(200)).body;
   const invoice = async (headers: Headers, id: string): Promise<Body> =>
     (await api().get(`/v1/billing/invoices/${id}`).set(headers).expect(200)).body;
   const invoices = async (headers: Headers): Promise<Body[]> =>
@@ -846,7 +792,7 @@ describe('subscription changes', () => {
   });
 
   describe('trials', () => {
-    const startTrial = (headers: Headers, priceId = STARTER_MONTH, quantity = 1) =>
+    const startTrial = (headers: Headers, priceId: string = STARTER_MONTH, quantity = 1) =>
       api().post('/v1/billing/subscription').set(headers).send({ priceId, quantity, trial: true });
 
     it('starts a 14-day Starter trial without a card: trialing, no invoice, no charge', async () => {

@@ -3,6 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { narrow } from '../../access/accessible-by';
+import { Clock } from '../../common/clock';
 import { PageQuery, toPage } from '../../common/http/pagination';
 import { RequestStore } from '../../common/request-store';
 import { TenantContext } from '../../tenancy/tenant-context';
@@ -55,6 +56,7 @@ export class InvoiceService {
   constructor(
     private readonly tenantContext: TenantContext,
     private readonly cls: ClsService<RequestStore>,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -122,6 +124,28 @@ export class InvoiceService {
     return invoice;
   }
 
+  /** Voids an unpaid invoice and gives back the account credit it had used. */
+  async void(tx: EntityManager, invoiceId: string, at: Date): Promise<void> {
+    const invoice = await tx.findOneOrFail(
+      Invoice,
+      { id: invoiceId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+    if (invoice.status !== InvoiceStatus.Open) return;
+    invoice.status = InvoiceStatus.Void;
+    invoice.voidedAt = at;
+    invoice.nextAttemptAt = null;
+    invoice.updatedAt = this.clock.now();
+    if (invoice.creditApplied > 0) {
+      const customer = await tx.findOneOrFail(
+        BillingCustomer,
+        { tenantId: invoice.tenantId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      customer.balance += invoice.creditApplied;
+      customer.updatedAt = this.clock.now();
+    }
+  }
   /** Gapless: the counter row is locked until the transaction ends, so a rollback gives the number back. */
   private async nextNumber(em: EntityManager): Promise<number> {
     const [row] = await em.execute<{ value: string }[]>(

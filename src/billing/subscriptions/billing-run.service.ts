@@ -8,12 +8,12 @@ import { InjectConfig } from '../../config/config.module';
 import { BillingClock } from '../billing-clock';
 import { EntitlementService } from '../catalog/entitlement.service';
 import { BillingCustomer } from '../entities/billing-customer.entity';
-import { Invoice, InvoiceLineKind, InvoiceReason, InvoiceStatus } from '../entities/invoice.entity';
+import { Invoice, InvoiceReason, InvoiceStatus } from '../entities/invoice.entity';
 import { AttemptTrigger } from '../entities/payment-attempt.entity';
 import { Subscription, SubscriptionStatus } from '../entities/subscription.entity';
 import { InvoiceService } from '../invoices/invoice.service';
 import { PaymentService } from '../payments/payment.service';
-import { describeLine } from './line-descriptions';
+import { planLine } from './line-descriptions';
 import { nextBoundary } from './proration';
 
 export const BILLING_RUN_QUEUE = 'billing.run';
@@ -200,7 +200,6 @@ export class BillingRunService implements OnModuleInit {
         if (subscription.status === SubscriptionStatus.Trialing)
           subscription.status = SubscriptionStatus.Active;
         subscription.updatedAt = updatedAt;
-        const rate = { unitAmount: price.unitAmount, quantity, interval: price.interval };
         const invoice = await this.invoices.issue(tx, {
           tenantId: subscription.tenantId,
           subscription,
@@ -211,19 +210,7 @@ export class BillingRunService implements OnModuleInit {
           billingKey: `cycle:${subscription.id}:${start.toISOString()}`,
           sweepPending: true,
           now: start,
-          lines: [
-            {
-              kind: InvoiceLineKind.Plan,
-              description: describeLine('plan', subscription.plan.name, rate, start, end),
-              quantity,
-              unitAmount: price.unitAmount,
-              amount: price.unitAmount * quantity,
-              price,
-              interval: price.interval,
-              periodStart: start,
-              periodEnd: end,
-            },
-          ],
+          lines: [planLine(subscription.plan.name, price, quantity, start, end)],
         });
         return { tenantId: subscription.tenantId, invoice };
       });
@@ -319,11 +306,7 @@ export class BillingRunService implements OnModuleInit {
         subscription.endedAt = now;
         subscription.updatedAt = this.clock.now();
         const open = await tx.find(Invoice, { subscription, status: InvoiceStatus.Open });
-        for (const invoice of open) {
-          invoice.status = InvoiceStatus.Void;
-          invoice.voidedAt = now;
-          invoice.updatedAt = this.clock.now();
-        }
+        for (const invoice of open) await this.invoices.void(tx, invoice.id, now);
         return true;
       });
       if (lapsed) expired++;

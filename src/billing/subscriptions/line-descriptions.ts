@@ -1,4 +1,7 @@
+import { InvoiceLineKind } from '../entities/invoice.entity';
 import { BillingInterval } from '../entities/money';
+import { Price } from '../entities/price.entity';
+import type { LineInput } from '../invoices/invoice.service';
 import { Rate } from './proration';
 
 const day = (date: Date) =>
@@ -30,4 +33,26 @@ export function describeLine(
     case 'proration_debit':
       return `Remaining time on ${what} from ${day(start)} to ${day(end)}`;
   }
+}
+
+/** The line billing a full period of a price at a seat count. */
+export function planLine(
+  planName: string,
+  price: Price,
+  quantity: number,
+  start: Date,
+  end: Date,
+): LineInput {
+  const rate = { unitAmount: price.unitAmount, quantity, interval: price.interval };
+  return {
+    kind: InvoiceLineKind.Plan,
+    description: describeLine('plan', planName, rate, start, end),
+    quantity,
+    unitAmount: price.unitAmount,
+    amount: price.unitAmount * quantity,
+    price,
+    interval: price.interval,
+    periodStart: start,
+    periodEnd: end,
+  };
 }

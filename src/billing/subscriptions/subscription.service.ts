@@ -37,7 +37,7 @@ import {
   SubscriptionDto,
   SubscriptionResultDto,
 } from './dtos/subscription.dto';
-import { describeLine } from './line-descriptions';
+import { describeLine, planLine } from './line-descriptions';
 import { ChangePlan, periodBoundary, planChange, Rate } from './proration';
 
 const rateOf = (price: Price, quantity: number): Rate => ({
@@ -183,7 +183,7 @@ export class SubscriptionService {
             billingKey: `create:${created.id}`,
             sweepPending: true,
             now,
-            lines: [this.planLine(price, dto.quantity, now, periodEnd)],
+            lines: [planLine(price.plan.name, price, dto.quantity, now, periodEnd)],
           });
       if (issued?.status === InvoiceStatus.Paid) created.status = SubscriptionStatus.Active;
       this.audit.record(
@@ -223,7 +223,7 @@ export class SubscriptionService {
         row.status = SubscriptionStatus.IncompleteExpired;
         row.endedAt = now;
         row.updatedAt = this.clock.now();
-        await this.voidInvoice(tx, invoice.id, now);
+        await this.invoices.void(tx, invoice.id, now);
         this.audit.record(
           {
             action: 'billing.subscription.payment_failed',
@@ -489,7 +489,7 @@ export class SubscriptionService {
       subscription.endedAt = now;
       subscription.updatedAt = this.clock.now();
       const open = await tx.find(Invoice, { subscription, status: InvoiceStatus.Open });
-      for (const invoice of open) await this.voidInvoice(tx, invoice.id, now);
+      for (const invoice of open) await this.invoices.void(tx, invoice.id, now);
       this.audit.recordPlatform(
         {
           tenantId,
@@ -663,20 +663,6 @@ export class SubscriptionService {
     return subscription;
   }
 
-  private planLine(price: Price, quantity: number, start: Date, end: Date): LineInput {
-    return {
-      kind: InvoiceLineKind.Plan,
-      description: describeLine('plan', price.plan.name, rateOf(price, quantity), start, end),
-      quantity,
-      unitAmount: price.unitAmount,
-      amount: price.unitAmount * quantity,
-      price,
-      interval: price.interval,
-      periodStart: start,
-      periodEnd: end,
-    };
-  }
-
   /**
    * Undoes a change whose charge failed: the old terms come back (unless
    * something else changed the subscription meanwhile, which is logged and
@@ -711,7 +697,7 @@ export class SubscriptionService {
           'a failed change was not reverted: the subscription changed meanwhile',
         );
       }
-      await this.voidInvoice(tx, invoiceId, this.clock.now());
+      await this.invoices.void(tx, invoiceId, this.clock.now());
       if (sweptLineIds.length > 0) {
         // Pending credit the voided invoice had taken waits for the next one again.
         await tx.nativeUpdate(InvoiceLine, { id: { $in: sweptLineIds } }, { invoice: null });
@@ -725,29 +711,6 @@ export class SubscriptionService {
         tx,
       );
     });
-  }
-
-  /** Voids an unpaid invoice and gives back the account credit it had used. */
-  private async voidInvoice(tx: EntityManager, invoiceId: string, at: Date): Promise<void> {
-    const invoice = await tx.findOneOrFail(
-      Invoice,
-      { id: invoiceId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
-    if (invoice.status !== InvoiceStatus.Open) return;
-    invoice.status = InvoiceStatus.Void;
-    invoice.voidedAt = at;
-    invoice.nextAttemptAt = null;
-    invoice.updatedAt = this.clock.now();
-    if (invoice.creditApplied > 0) {
-      const customer = await tx.findOneOrFail(
-        BillingCustomer,
-        { tenantId: invoice.tenantId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
-      customer.balance += invoice.creditApplied;
-      customer.updatedAt = this.clock.now();
-    }
   }
 
   private transaction<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
