@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { PlatformRole } from '../../src/access/roles';
 import { BillingCustomer } from '../../src/billing/entities/billing-customer.entity';
@@ -13,6 +12,7 @@ import {
   RENEW_QUEUE,
 } from '../../src/billing/subscriptions/billing-run.service';
 import { createOrg, createUser, type Actor, type Org } from '../support/factories';
+import { eventually } from '../support/polling';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 /** Seeded prices (migrations/platform/…_catalog_seed.ts). */
@@ -34,21 +34,9 @@ const addMonths = (date: Date, months: number) => {
   return next;
 };
 
-/** Polls `probe` every 100 ms until it returns a value (not undefined/null/false). */
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Background work (pg-boss jobs) is awaited by polling. */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false>) =>
+  eventually(what, probe, 20_000);
 
 interface Subscribed {
   org: Org;

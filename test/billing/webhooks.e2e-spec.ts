@@ -22,6 +22,7 @@ import {
 import { PlatformAuditEvent } from '../../src/tenancy/audit/platform-audit-event.entity';
 import { createOrg, createUser, type Actor, type Org } from '../support/factories';
 import { expectProblem, PROBLEM_MEDIA_TYPE } from '../support/http-helpers';
+import { eventually } from '../support/polling';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 /** Seeded prices (migrations/platform/…_catalog_seed.ts). */
@@ -36,21 +37,12 @@ interface Delivery {
   signature: string;
 }
 
-/** Polls `probe` every 100 ms until it returns a value (not undefined/null/false). */
-async function waitFor<T>(
+/** Background work (pg-boss jobs) is awaited by polling. */
+const waitFor = <T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
   timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+) => eventually(what, probe, timeoutMs);
 
 /**
  * `POST /webhooks/stripe`: verification over the raw bytes, storage once by
