@@ -25,6 +25,8 @@ import { AuthenticationGuard } from './identity/authentication.guard';
 import { IdentityModule } from './identity/identity.module';
 import { TenantGuard } from './tenancy/tenant.guard';
 import { BillingModule } from './billing/billing.module';
+import { SupportModule } from './support/support.module';
+import { KnowledgeBaseModule } from './knowledge-base/knowledge-base.module';
 import { JobsModule } from './common/jobs/job-queue';
 
 export interface AppModuleOptions {
@@ -66,6 +68,8 @@ export class AppModule {
         NotificationsModule,
         IdentityModule,
         BillingModule,
+        SupportModule,
+        KnowledgeBaseModule,
       ],
       providers: [
         // The request pipeline, in this order: who is calling, for which

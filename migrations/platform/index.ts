@@ -1,4 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126044625_support_queue } from './Migration20261126044625_support_queue';
+import { Migration20261126043712_knowledge_base } from './Migration20261126043712_knowledge_base';
 import { Migration20261126032644_catalog_seed } from './Migration20261126032644_catalog_seed';
 import { Migration20261126032635_billing } from './Migration20261126032635_billing';
 import { Migration20261126011133_identity } from './Migration20261126011133_identity';
@@ -15,4 +17,6 @@ export const platformMigrations: MigrationObject[] = [
   { name: 'Migration20261126011133_identity', class: Migration20261126011133_identity },
   { name: 'Migration20261126032635_billing', class: Migration20261126032635_billing },
   { name: 'Migration20261126032644_catalog_seed', class: Migration20261126032644_catalog_seed },
+  { name: 'Migration20261126043712_knowledge_base', class: Migration20261126043712_knowledge_base },
+  { name: 'Migration20261126044625_support_queue', class: Migration20261126044625_support_queue },
 ];

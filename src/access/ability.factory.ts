@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AbilityBuilder, createMongoAbility, MongoAbility } from '@casl/ability';
+import { AbilityBuilder, createMongoAbility, MongoAbility, MongoQuery } from '@casl/ability';
 import { ApiKeyPrincipal, Principal, TenantAccess } from '../common/principal';
 import { Entitlements, FEATURE_GATES } from './entitlements';
 import { PlatformRole, TenantRole } from './roles';
@@ -17,10 +17,15 @@ export const SUBJECTS = [
   'Subscription',
   'PaymentMethod',
   'Invoice',
+  'Ticket',
+  'TicketNote',
   'PlatformTenant',
   'Outbox',
   'Plan',
   'PlatformBilling',
+  'SupportQueue',
+  'KbCategory',
+  'KbArticle',
 ] as const;
 export type Subject = (typeof SUBJECTS)[number] | 'all';
 
@@ -37,27 +42,40 @@ export interface AbilityContext {
 type Can = AbilityBuilder<AppAbility>['can'];
 
 /** What each tenant role may do inside its organisation. */
-const TENANT_RULES: Record<TenantRole, (can: Can) => void> = {
+/** A member's own tickets: the ones they asked. */
+const ownTickets = (can: Can, userId: string | null) => {
+  can('create', 'Ticket');
+  // String subjects type conditions as `never`; the condition is on the ticket row's column.
+  if (userId) can('read', 'Ticket', { requesterId: userId } as MongoQuery<never>);
+};
+
+const TENANT_RULES: Record<TenantRole, (can: Can, userId: string | null) => void> = {
   [TenantRole.Owner]: (can) => {
     can('manage', ['Tenant', 'Member', 'Invitation', 'ApiKey']);
     can('read', 'AuditLog');
     can('manage', ['Subscription', 'PaymentMethod', 'Invoice']);
+    can('manage', ['Ticket', 'TicketNote']);
   },
   [TenantRole.Admin]: (can) => {
     can(['read', 'update'], 'Tenant');
     can('manage', ['Member', 'Invitation', 'ApiKey']);
     can('read', 'AuditLog');
     can('read', ['Subscription', 'PaymentMethod', 'Invoice']);
+    can('manage', ['Ticket', 'TicketNote']);
   },
-  [TenantRole.BillingManager]: (can) => {
+  [TenantRole.BillingManager]: (can, userId) => {
     can('read', ['Tenant', 'Member']);
     can('manage', ['Subscription', 'PaymentMethod', 'Invoice']);
+    ownTickets(can, userId);
   },
   [TenantRole.SupportAgent]: (can) => {
     can('read', ['Tenant', 'Member', 'Subscription']);
+    // Handles the organisation's own tickets, internal notes included.
+    can('manage', ['Ticket', 'TicketNote']);
   },
-  [TenantRole.Member]: (can) => {
+  [TenantRole.Member]: (can, userId) => {
     can('read', ['Tenant', 'Member', 'Subscription']);
+    ownTickets(can, userId);
   },
 };
 
@@ -68,6 +86,10 @@ const PLATFORM_RULES: Record<PlatformRole, (can: Can) => void> = {
   },
   [PlatformRole.Support]: (can) => {
     can('read', 'all');
+    // Support staff write the help centre's articles; its structure (categories) stays with admins.
+    can(['create', 'update'], 'KbArticle');
+    // The operator's agents: every tenant's tickets (in its context, audited) and the queue.
+    can('manage', ['Ticket', 'TicketNote', 'SupportQueue']);
   },
 };
 
@@ -83,7 +105,7 @@ export class AbilityFactory {
     const { principal, tenantAccess } = context;
     if (principal?.kind === 'user') {
       if (principal.platformRole) PLATFORM_RULES[principal.platformRole](can);
-      if (tenantAccess?.role) TENANT_RULES[tenantAccess.role](can);
+      if (tenantAccess?.role) TENANT_RULES[tenantAccess.role](can, principal.userId);
     }
     if (principal?.kind === 'api_key' && tenantAccess) this.apiKeyRules(principal, can, cannot);
     // The plan's limits bind everyone acting in the tenant, staff included.
@@ -104,7 +126,7 @@ export class AbilityFactory {
     cannot: AbilityBuilder<AppAbility>['cannot'],
   ): void {
     if (key.scopes.length === 0) {
-      TENANT_RULES[TenantRole.Admin](can);
+      TENANT_RULES[TenantRole.Admin](can, null);
       cannot('manage', 'ApiKey');
       return;
     }

@@ -27,6 +27,11 @@ import { PaymentMethod } from '../billing/entities/payment-method.entity';
 import { Plan } from '../billing/entities/plan.entity';
 import { Price } from '../billing/entities/price.entity';
 import { Subscription } from '../billing/entities/subscription.entity';
+import { KbArticle, KbCategory, KbDeflection, KbRevision } from '../knowledge-base/entities';
+import { SupportQueueEntry } from '../support/queue/support-queue-entry.entity';
+import { Ticket } from '../support/tickets/entities/ticket.entity';
+import { TicketEvent } from '../support/tickets/entities/ticket-event.entity';
+import { TicketMessage } from '../support/tickets/entities/ticket-message.entity';
 
 /** Every entity, platform and tenant alike; a module adding one lists it here. */
 export const ENTITIES = [
@@ -52,6 +57,14 @@ export const ENTITIES = [
   PaymentAttempt,
   GatewayEvent,
   BillingCounter,
+  KbCategory,
+  KbArticle,
+  KbRevision,
+  KbDeflection,
+  Ticket,
+  TicketMessage,
+  TicketEvent,
+  SupportQueueEntry,
 ];
 
 export interface OrmOverrides {

@@ -98,7 +98,9 @@ export const ATTACKS: Attack[] = [
     expected: (c) =>
       c.memberMay
         ? { kind: 'allowed', status: c.success, reason: 'the case declares members may call it' }
-        : { kind: 'problem', status: 403, code: 'forbidden' },
+        : c.memberNotFound
+          ? { kind: 'problem', status: 404, code: c.memberNotFound }
+          : { kind: 'problem', status: 403, code: 'forbidden' },
   },
   {
     id: 'g',

@@ -37,6 +37,11 @@ export interface IsolationCase<Objects extends Record<string, string> = Record<s
    * event): the control then does not require it to hold A's known data.
    */
   answerOnlyNew?: string;
+  /**
+   * Plain members may use the route, but only on their own objects: A's
+   * owner's object is then not found for them (this problem code), not forbidden.
+   */
+  memberNotFound?: string;
 }
 
 /** Keeps the objects' type between `setup` and `request`. */
@@ -122,6 +127,29 @@ async function victimAwaitingAuthentication(a: VictimTenant) {
   const { objects, payment } = await subscribeVictim(a, 'pm_card_authenticationRequired');
   expect(payment).toMatchObject({ status: 'requires_action', paymentId: expect.any(String) });
   return { ...objects, paymentId: payment.paymentId! };
+}
+
+/** A ticket of A's, opened by A's owner through the API. */
+async function victimTicket(a: VictimTenant) {
+  const res = await a
+    .http()
+    .post('/v1/support/tickets')
+    .set(a.owner.headers)
+    .send({ subject: `Victim ticket ${tag()}`, description: `Private words ${tag()}` })
+    .expect(201);
+  return { id: res.body.id as string, subject: res.body.subject as string };
+}
+
+/** A's ticket, solved by A's owner (owners handle their organisation's tickets). */
+async function victimSolvedTicket(a: VictimTenant) {
+  const ticket = await victimTicket(a);
+  await a
+    .http()
+    .patch(`/v1/support/tickets/${ticket.id}`)
+    .set(a.owner.headers)
+    .send({ status: 'solved' })
+    .expect(200);
+  return ticket;
 }
 
 /**
@@ -365,5 +393,62 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     // The service answers a payment that is not the tenant's as one that does not exist.
     inOtherTenant: { notFound: 'invoice_not_found' },
     answerOnlyNew: 'it names the webhook event the simulation delivers only',
+  }),
+
+  createTicket: defineCase({
+    request: () => ({ body: { subject: `Help ${tag()}`, description: 'Something broke.' } }),
+    success: 201,
+    inOtherTenant: 'own-data',
+    memberMay: true,
+    answerOnlyNew: 'it names the ticket the request opens only',
+  }),
+
+  listTickets: defineCase({
+    setup: victimTicket,
+    request: () => ({}),
+    success: 200,
+    inOtherTenant: 'own-data',
+    // Members list their own tickets (none here): allowed, and nothing of the owner's shows.
+    memberMay: true,
+  }),
+
+  getTicket: defineCase({
+    setup: victimTicket,
+    request: (_a, ticket) => ({ params: { id: ticket.id } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    memberNotFound: 'ticket_not_found',
+  }),
+
+  replyToTicket: defineCase({
+    setup: victimTicket,
+    request: (_a, ticket) => ({ params: { id: ticket.id }, body: { body: 'More details.' } }),
+    success: 201,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    memberNotFound: 'ticket_not_found',
+    answerOnlyNew: 'it names the reply the request writes only',
+  }),
+
+  addTicketNote: defineCase({
+    setup: victimTicket,
+    request: (_a, ticket) => ({ params: { id: ticket.id }, body: { body: 'Internal note.' } }),
+    success: 201,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    answerOnlyNew: 'it names the note the request writes only',
+  }),
+
+  updateTicket: defineCase({
+    setup: victimTicket,
+    request: (_a, ticket) => ({ params: { id: ticket.id }, body: { priority: 'high' } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+  }),
+
+  rateTicket: defineCase({
+    setup: victimSolvedTicket,
+    request: (_a, ticket) => ({ params: { id: ticket.id }, body: { score: 4 } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    memberNotFound: 'ticket_not_found',
   }),
 };

@@ -1,0 +1,53 @@
+import { Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { TicketPriority, TicketStatus } from '../tickets/ticket-status';
+
+/**
+ * The agents' view of one ticket across every tenant: routing fields and SLA
+ * due times, no words. Written in the same transaction as the ticket, so the
+ * queue never disagrees with the tenant's own record.
+ */
+@Entity({ schema: 'platform', tableName: 'support_queue' })
+@Unique({ name: 'support_queue_tenant_number_key', properties: ['tenantId', 'number'] })
+@Index({ name: 'support_queue_status_due_idx', properties: ['status', 'resolutionDueAt'] })
+@Index({ name: 'support_queue_assignee_id_idx', properties: ['assigneeId'] })
+export class SupportQueueEntry {
+  /** The ticket's id (unique across tenants: UUIDv7). */
+  @PrimaryKey({ type: 'uuid' })
+  ticketId!: string;
+
+  @Property({ type: 'uuid' })
+  tenantId!: string;
+
+  @Property({ type: 'integer' })
+  number!: number;
+
+  @Enum({ items: () => TicketStatus, type: 'text' })
+  status!: TicketStatus;
+
+  @Enum({ items: () => TicketPriority, type: 'text' })
+  priority!: TicketPriority;
+
+  @Property({ type: 'uuid' })
+  requesterId!: string;
+
+  @Property({ type: 'uuid', nullable: true })
+  assigneeId?: string | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  firstResponseDueAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  resolutionDueAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  firstResponseAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  solvedAt?: Date | null;
+
+  @Property({ type: 'datetime' })
+  createdAt!: Date;
+
+  @Property({ type: 'datetime' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { AdminSupportQueueController } from './queue/admin-support-queue.controller';
+import { AdminSupportQueueService } from './queue/admin-support-queue.service';
+import { SupportQueueService } from './queue/support-queue.service';
+import { TicketController } from './tickets/ticket.controller';
+import { TicketService } from './tickets/ticket.service';
+
+/**
+ * Support: tickets in each tenant's schema, the agents' queue in `platform`,
+ * SLA clocks from the plan's support tier.
+ */
+@Module({
+  imports: [TenancyModule],
+  controllers: [TicketController, AdminSupportQueueController],
+  providers: [TicketService, SupportQueueService, AdminSupportQueueService],
+})
+export class SupportModule {}

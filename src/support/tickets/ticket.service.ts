@@ -1,0 +1,322 @@
+import { Injectable } from '@nestjs/common';
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { ClsService } from 'nestjs-cls';
+import { narrow } from '../../access/accessible-by';
+import { EntitlementSource } from '../../access/entitlements';
+import { Clock } from '../../common/clock';
+import { toPage } from '../../common/http/pagination';
+import { RequestStore } from '../../common/request-store';
+import { AuditService } from '../../tenancy/audit/audit.service';
+import { TenantContext } from '../../tenancy/tenant-context';
+import { SupportQueueService } from '../queue/support-queue.service';
+import { SupportErrorCode, SupportException } from '../support.exception';
+import {
+  CreateTicketDto,
+  ListTicketsQuery,
+  MessageBodyDto,
+  RateTicketDto,
+  TicketDetailDto,
+  TicketDto,
+  TicketEventDto,
+  TicketMessageDto,
+  TicketPageDto,
+  UpdateTicketDto,
+} from './dtos/ticket.dto';
+import { TicketEvent } from './entities/ticket-event.entity';
+import { AuthorRole, MessageKind, TicketMessage } from './entities/ticket-message.entity';
+import { Ticket } from './entities/ticket.entity';
+import { canTransition, statusAfterReply, TicketPriority, TicketStatus } from './ticket-status';
+
+/**
+ * The current organisation's tickets. Every write also updates the ticket's
+ * row in the agents' queue, in the same transaction. Members see what their
+ * role allows (the ability narrows every query); internal notes only agents.
+ */
+@Injectable()
+export class TicketService {
+  constructor(
+    private readonly tenantContext: TenantContext,
+    private readonly queue: SupportQueueService,
+    private readonly entitlements: EntitlementSource,
+    private readonly audit: AuditService,
+    private readonly cls: ClsService<RequestStore>,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(dto: CreateTicketDto, requesterId: string): Promise<TicketDto> {
+    const tenant = this.tenantContext.tenant;
+    const { supportTier } = await this.entitlements.forTenant(tenant.id);
+    return this.tenantContext.em.transactional(async (em) => {
+      const now = this.clock.now();
+      const [{ number }] = await em.execute<{ number: number }[]>(
+        `select nextval('"${tenant.schemaName}".ticket_number_seq')::int as number`,
+      );
+      const ticket = em.create(
+        Ticket,
+        {
+          number,
+          subject: dto.subject,
+          description: dto.description,
+          priority: dto.priority ?? TicketPriority.Normal,
+          tags: dto.tags ?? [],
+          requesterId,
+          createdAt: now,
+          updatedAt: now,
+        },
+        { schema: tenant.schemaName },
+      );
+      await this.queue.upsert(em, tenant.id, ticket, [], supportTier);
+      this.audit.record(
+        { action: 'ticket.created', target: { type: 'ticket', id: ticket.id } },
+        em,
+      );
+      return TicketDto.from(ticket);
+    });
+  }
+
+  async list(query: ListTicketsQuery): Promise<TicketPageDto> {
+    const rows = await this.tenantContext.em.find(
+      Ticket,
+      narrow(
+        {
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.cursor ? { id: { $lt: query.cursor } } : {}),
+        },
+        this.cls.get('ability'),
+        'read',
+        'Ticket',
+      ),
+      { orderBy: { id: 'desc' }, limit: query.limit + 1 },
+    );
+    return toPage(rows, query.limit, (row) => TicketDto.from(row));
+  }
+
+  async get(id: string): Promise<TicketDetailDto> {
+    const em = this.tenantContext.em;
+    const ticket = await this.load(em, id);
+    const agent = this.isAgent();
+    const [messages, history] = await Promise.all([
+      em.find(
+        TicketMessage,
+        { ticketId: id, ...(agent ? {} : { kind: MessageKind.Reply }) },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      ),
+      em.find(TicketEvent, { ticketId: id }, { orderBy: { at: 'asc', id: 'asc' } }),
+    ]);
+    return Object.assign(new TicketDetailDto(), TicketDto.from(ticket), {
+      messages: messages.map((row) => TicketMessageDto.from(row)),
+      history: history.map((row) => TicketEventDto.from(row)),
+    });
+  }
+
+  /** A public reply: the requester's reopens a ticket waiting on them; an agent's first one is the first response. */
+  async reply(id: string, dto: MessageBodyDto, authorId: string): Promise<TicketMessageDto> {
+    return this.write(id, (em, ticket, now, events) => {
+      this.assertOpen(ticket);
+      const role = ticket.requesterId === authorId ? AuthorRole.Requester : AuthorRole.Agent;
+      if (role === AuthorRole.Agent && !this.isAgent()) {
+        throw new SupportException(
+          SupportErrorCode.NotRequester,
+          'Only the requester and support agents may reply to this ticket.',
+        );
+      }
+      const next = statusAfterReply(
+        ticket.status,
+        role === AuthorRole.Agent ? 'agent' : 'requester',
+      );
+      if (next !== ticket.status)
+        this.change(ticket, events, authorId, 'status', ticket.status, next, now);
+      if (role === AuthorRole.Agent && !ticket.firstResponseAt) ticket.firstResponseAt = now;
+      const message = em.create(
+        TicketMessage,
+        {
+          ticketId: id,
+          kind: MessageKind.Reply,
+          authorId,
+          authorRole: role,
+          body: dto.body,
+          createdAt: now,
+        },
+        { schema: this.tenantContext.tenant.schemaName },
+      );
+      return TicketMessageDto.from(message);
+    });
+  }
+
+  /** An internal note: agents only, never shown to the organisation's members. */
+  async note(id: string, dto: MessageBodyDto, authorId: string): Promise<TicketMessageDto> {
+    return this.write(id, (em, ticket, now) => {
+      this.assertOpen(ticket);
+      const message = em.create(
+        TicketMessage,
+        {
+          ticketId: id,
+          kind: MessageKind.Note,
+          authorId,
+          authorRole: AuthorRole.Agent,
+          body: dto.body,
+          createdAt: now,
+        },
+        { schema: this.tenantContext.tenant.schemaName },
+      );
+      return TicketMessageDto.from(message);
+    });
+  }
+
+  /** Status (transitions enforced), priority, assignee, tags; each change kept in the history. */
+  async update(id: string, dto: UpdateTicketDto, actorId: string): Promise<TicketDto> {
+    return this.write(id, (_em, ticket, now, events) => {
+      if (dto.status !== undefined && dto.status !== ticket.status) {
+        if (!canTransition(ticket.status, dto.status)) {
+          throw new SupportException(
+            SupportErrorCode.TransitionNotAllowed,
+            `A ${ticket.status} ticket cannot become ${dto.status}.`,
+            { from: ticket.status, to: dto.status },
+          );
+        }
+        this.change(ticket, events, actorId, 'status', ticket.status, dto.status, now);
+      }
+      if (dto.priority !== undefined && dto.priority !== ticket.priority) {
+        this.change(ticket, events, actorId, 'priority', ticket.priority, dto.priority, now);
+      }
+      if (dto.assigneeId !== undefined && dto.assigneeId !== (ticket.assigneeId ?? null)) {
+        this.change(
+          ticket,
+          events,
+          actorId,
+          'assigneeId',
+          ticket.assigneeId ?? null,
+          dto.assigneeId,
+          now,
+        );
+      }
+      if (dto.tags !== undefined && dto.tags.join(',') !== ticket.tags.join(',')) {
+        this.change(
+          ticket,
+          events,
+          actorId,
+          'tags',
+          ticket.tags.join(','),
+          dto.tags.join(','),
+          now,
+        );
+      }
+      return TicketDto.from(ticket);
+    });
+  }
+
+  /** The requester rates a solved ticket, once it is solved (or closed). */
+  async rate(id: string, dto: RateTicketDto, userId: string): Promise<TicketDto> {
+    return this.write(id, (_em, ticket, now) => {
+      if (ticket.requesterId !== userId) {
+        throw new SupportException(
+          SupportErrorCode.NotRequester,
+          'Only the requester rates a ticket.',
+        );
+      }
+      if (ticket.status !== TicketStatus.Solved && ticket.status !== TicketStatus.Closed) {
+        throw new SupportException(
+          SupportErrorCode.RatingNotOpen,
+          'A ticket is rated once it is solved.',
+        );
+      }
+      ticket.csatScore = dto.score;
+      ticket.csatComment = dto.comment ?? null;
+      ticket.csatAt = now;
+      return TicketDto.from(ticket);
+    });
+  }
+
+  /** Whether the caller handles tickets (the tenant's support agents, admins, the operator's staff). */
+  isAgent(): boolean {
+    return this.cls.get('ability')?.can('create', 'TicketNote') ?? false;
+  }
+
+  private async write<T>(
+    id: string,
+    fn: (em: EntityManager, ticket: Ticket, now: Date, events: TicketEvent[]) => T | Promise<T>,
+  ): Promise<T> {
+    const tenant = this.tenantContext.tenant;
+    const { supportTier } = await this.entitlements.forTenant(tenant.id);
+    return this.tenantContext.em.transactional(async (em) => {
+      const ticket = await this.load(em, id, true);
+      const now = this.clock.now();
+      const events: TicketEvent[] = [];
+      const result = await fn(em, ticket, now, events);
+      ticket.updatedAt = now;
+      for (const event of events) em.persist(event);
+      const history = await em.find(
+        TicketEvent,
+        { ticketId: id, field: 'status' },
+        { orderBy: { at: 'asc', id: 'asc' } },
+      );
+      await this.queue.upsert(
+        em,
+        tenant.id,
+        ticket,
+        [...history, ...events.filter((e) => e.field === 'status')],
+        supportTier,
+      );
+      return result;
+    });
+  }
+
+  private change(
+    ticket: Ticket,
+    events: TicketEvent[],
+    actorId: string | null,
+    field: 'status' | 'priority' | 'assigneeId' | 'tags',
+    from: string | null,
+    to: string | null,
+    now: Date,
+  ): void {
+    events.push(
+      Object.assign(new TicketEvent(), {
+        ticketId: ticket.id,
+        actorId,
+        field,
+        fromValue: from,
+        toValue: to,
+        at: now,
+      }),
+    );
+    switch (field) {
+      case 'status':
+        ticket.status = to as TicketStatus;
+        if (to === TicketStatus.Solved) ticket.solvedAt = now;
+        if (to === TicketStatus.Open) ticket.solvedAt = null;
+        if (to === TicketStatus.Closed) ticket.closedAt = now;
+        break;
+      case 'priority':
+        ticket.priority = to as TicketPriority;
+        break;
+      case 'assigneeId':
+        ticket.assigneeId = to;
+        break;
+      case 'tags':
+        ticket.tags = to ? to.split(',') : [];
+        break;
+    }
+  }
+
+  private assertOpen(ticket: Ticket): void {
+    if (ticket.status === TicketStatus.Closed) {
+      throw new SupportException(
+        SupportErrorCode.TicketClosed,
+        'The ticket is closed; open a new one.',
+      );
+    }
+  }
+
+  /** One of the tenant's tickets the caller may read, or 404 (not found and not allowed look the same). */
+  private async load(em: EntityManager, id: string, lock = false): Promise<Ticket> {
+    const ticket = await em.findOne(
+      Ticket,
+      narrow({ id }, this.cls.get('ability'), 'read', 'Ticket'),
+      lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
+    );
+    if (!ticket) throw new SupportException(SupportErrorCode.TicketNotFound, `No ticket ${id}.`);
+    return ticket;
+  }
+}
