@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AdminSupportQueueController } from './queue/admin-support-queue.controller';
 import { AdminSupportQueueService } from './queue/admin-support-queue.service';
 import { SupportQueueService } from './queue/support-queue.service';
 import { TicketController } from './tickets/ticket.controller';
+import { TicketNotifier } from './tickets/ticket-notifier';
 import { TicketService } from './tickets/ticket.service';
 
 /**
@@ -11,8 +13,8 @@ import { TicketService } from './tickets/ticket.service';
  * SLA clocks from the plan's support tier.
  */
 @Module({
-  imports: [TenancyModule],
+  imports: [TenancyModule, NotificationsModule],
   controllers: [TicketController, AdminSupportQueueController],
-  providers: [TicketService, SupportQueueService, AdminSupportQueueService],
+  providers: [TicketService, TicketNotifier, SupportQueueService, AdminSupportQueueService],
 })
 export class SupportModule {}

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { Clock, ManualClock } from '../../src/common/clock';
+import { OutboxMessage } from '../../src/notifications/entities/outbox-message.entity';
 import { SupportQueueEntry } from '../../src/support/queue/support-queue-entry.entity';
 import { createOrg, createUser, type Actor, type Org } from '../support/factories';
 import { bootTestApp, TestApp } from '../support/test-app';
@@ -106,6 +107,12 @@ describe('support tickets', () => {
       .set(asAgentIn(org))
       .send({ status: 'solved' })
       .expect(200);
+    // Mail went through the outbox: the member heard of the agent's reply, the agent of the member's.
+    const mails = async (to: string) =>
+      (await t.em().find(OutboxMessage, { to, template: 'support.ticket_replied' })).length;
+    expect(await mails(member.user.email)).toBe(1);
+    expect(await mails(agent.user.email)).toBe(1);
+
     const rated = await api()
       .post(`/v1/support/tickets/${id}/rating`)
       .set(member.headers)

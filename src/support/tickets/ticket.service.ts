@@ -26,6 +26,7 @@ import {
 import { TicketEvent } from './entities/ticket-event.entity';
 import { AuthorRole, MessageKind, TicketMessage } from './entities/ticket-message.entity';
 import { Ticket } from './entities/ticket.entity';
+import { TicketNotifier } from './ticket-notifier';
 import { canTransition, statusAfterReply, TicketPriority, TicketStatus } from './ticket-status';
 
 /**
@@ -41,6 +42,7 @@ export class TicketService {
     private readonly entitlements: EntitlementSource,
     private readonly audit: AuditService,
     private readonly cls: ClsService<RequestStore>,
+    private readonly notifier: TicketNotifier,
     private readonly clock: Clock,
   ) {}
 
@@ -112,7 +114,7 @@ export class TicketService {
 
   /** A public reply: the requester's reopens a ticket waiting on them; an agent's first one is the first response. */
   async reply(id: string, dto: MessageBodyDto, authorId: string): Promise<TicketMessageDto> {
-    return this.write(id, (em, ticket, now, events) => {
+    return this.write(id, async (em, ticket, now, events) => {
       this.assertOpen(ticket);
       const role = ticket.requesterId === authorId ? AuthorRole.Requester : AuthorRole.Agent;
       if (role === AuthorRole.Agent && !this.isAgent()) {
@@ -140,6 +142,12 @@ export class TicketService {
         },
         { schema: this.tenantContext.tenant.schemaName },
       );
+      await this.notifier.replied(
+        em,
+        this.tenantContext.tenant.id,
+        ticket,
+        role === AuthorRole.Agent ? 'agent' : 'requester',
+      );
       return TicketMessageDto.from(message);
     });
   }
@@ -166,7 +174,7 @@ export class TicketService {
 
   /** Status (transitions enforced), priority, assignee, tags; each change kept in the history. */
   async update(id: string, dto: UpdateTicketDto, actorId: string): Promise<TicketDto> {
-    return this.write(id, (_em, ticket, now, events) => {
+    return this.write(id, async (em, ticket, now, events) => {
       if (dto.status !== undefined && dto.status !== ticket.status) {
         if (!canTransition(ticket.status, dto.status)) {
           throw new SupportException(
@@ -190,6 +198,9 @@ export class TicketService {
           dto.assigneeId,
           now,
         );
+        if (dto.assigneeId && dto.assigneeId !== actorId) {
+          await this.notifier.assigned(em, this.tenantContext.tenant.id, ticket);
+        }
       }
       if (dto.tags !== undefined && dto.tags.join(',') !== ticket.tags.join(',')) {
         this.change(
