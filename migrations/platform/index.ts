@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126045915_support_queue_breaches } from './Migration20261126045915_support_queue_breaches';
 import { Migration20261126044625_support_queue } from './Migration20261126044625_support_queue';
 import { Migration20261126043712_knowledge_base } from './Migration20261126043712_knowledge_base';
 import { Migration20261126032644_catalog_seed } from './Migration20261126032644_catalog_seed';
@@ -19,4 +20,8 @@ export const platformMigrations: MigrationObject[] = [
   { name: 'Migration20261126032644_catalog_seed', class: Migration20261126032644_catalog_seed },
   { name: 'Migration20261126043712_knowledge_base', class: Migration20261126043712_knowledge_base },
   { name: 'Migration20261126044625_support_queue', class: Migration20261126044625_support_queue },
+  {
+    name: 'Migration20261126045915_support_queue_breaches',
+    class: Migration20261126045915_support_queue_breaches,
+  },
 ];

@@ -3,6 +3,7 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AdminSupportQueueController } from './queue/admin-support-queue.controller';
 import { AdminSupportQueueService } from './queue/admin-support-queue.service';
+import { SlaBreachService } from './queue/sla-breach.service';
 import { SupportQueueService } from './queue/support-queue.service';
 import { TicketController } from './tickets/ticket.controller';
 import { TicketNotifier } from './tickets/ticket-notifier';
@@ -15,6 +16,12 @@ import { TicketService } from './tickets/ticket.service';
 @Module({
   imports: [TenancyModule, NotificationsModule],
   controllers: [TicketController, AdminSupportQueueController],
-  providers: [TicketService, TicketNotifier, SupportQueueService, AdminSupportQueueService],
+  providers: [
+    TicketService,
+    TicketNotifier,
+    SupportQueueService,
+    AdminSupportQueueService,
+    SlaBreachService,
+  ],
 })
 export class SupportModule {}

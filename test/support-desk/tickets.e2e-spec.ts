@@ -3,6 +3,7 @@ import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { Clock, ManualClock } from '../../src/common/clock';
 import { OutboxMessage } from '../../src/notifications/entities/outbox-message.entity';
 import { SupportQueueEntry } from '../../src/support/queue/support-queue-entry.entity';
+import { SlaBreachService } from '../../src/support/queue/sla-breach.service';
 import { createOrg, createUser, type Actor, type Org } from '../support/factories';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -169,6 +170,57 @@ describe('support tickets', () => {
       .expect(200);
     expect(breaching.body.map((e: { ticketId: string }) => e.ticketId)).toEqual([urgent.body.id]);
     expect(Date.parse(breaching.body[0].nextDueAt)).toBeLessThan(clock.now().getTime());
+  });
+
+  it('marks breaches once and counts them; waiting on the requester stops the clock', async () => {
+    clock.set(new Date('2031-03-11T10:00:00.000Z')); // a Tuesday, 10:00 UTC
+    const { org, member } = await proOrg();
+    const breaches = t.app.get(SlaBreachService);
+    const urgent = await api()
+      .post('/v1/support/tickets')
+      .set(member.headers)
+      .send({ subject: 'Down', description: 'x', priority: 'urgent' })
+      .expect(201);
+    const normal = await api()
+      .post('/v1/support/tickets')
+      .set(member.headers)
+      .send({ subject: 'Slow', description: 'y' })
+      .expect(201);
+    // The agent asks the requester something on the normal one: its clock stops.
+    await api()
+      .patch(`/v1/support/tickets/${normal.body.id}`)
+      .set(asAgentIn(org))
+      .send({ status: 'pending' })
+      .expect(200);
+    const entry = async (id: string) => t.em().findOneOrFail(SupportQueueEntry, { ticketId: id });
+    expect((await entry(normal.body.id)).firstResponseDueAt).toBeNull();
+
+    clock.advance(5 * HOUR); // 15:00: the urgent ticket's hour is long gone
+    // (Other tests' open tickets breach too: the job works across tenants.)
+    expect(await breaches.markBreaches()).toBeGreaterThanOrEqual(1);
+    expect(await breaches.markBreaches()).toBe(0);
+    expect((await entry(urgent.body.id)).firstResponseBreachedAt).toEqual(clock.now());
+    const counts = await api()
+      .get('/v1/admin/support/queue/sla')
+      .query({ tenantId: org.tenant.id })
+      .set(agent.headers)
+      .expect(200);
+    expect(counts.body).toEqual({
+      firstResponseBreached: 1,
+      resolutionBreached: 0,
+      breachingWithinHour: 0,
+      open: 2,
+    });
+
+    // The requester answers at 15:00: 4 business hours from now, Mon–Fri 09:00–17:00 UTC → Wednesday 11:00.
+    await api()
+      .post(`/v1/support/tickets/${normal.body.id}/replies`)
+      .set(member.headers)
+      .send({ body: 'Here you go' })
+      .expect(201);
+    expect((await entry(normal.body.id)).firstResponseDueAt).toEqual(
+      new Date('2031-03-12T11:00:00.000Z'),
+    );
   });
 
   it('keeps members to their own tickets and notes to agents', async () => {

@@ -6,7 +6,8 @@ import { Can } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
 import { UserPrincipal } from '../../common/principal';
 import { AdminSupportQueueService } from './admin-support-queue.service';
-import { ListQueueQuery, QueueEntryDto } from './support-queue.dto';
+import { SlaBreachService } from './sla-breach.service';
+import { ListQueueQuery, QueueEntryDto, SlaCountsDto, SlaCountsQuery } from './support-queue.dto';
 
 export class AssignTicketDto {
   @ApiProperty({ format: 'uuid', description: 'The agent (a platform support user) to assign.' })
@@ -17,7 +18,21 @@ export class AssignTicketDto {
 @ApiTags('admin')
 @Controller('admin/support/queue')
 export class AdminSupportQueueController {
-  constructor(private readonly queue: AdminSupportQueueService) {}
+  constructor(
+    private readonly queue: AdminSupportQueueService,
+    private readonly breaches: SlaBreachService,
+  ) {}
+
+  @Get('sla')
+  @Can('read', 'SupportQueue')
+  @ApiOperation({
+    operationId: 'adminSupportSlaCounts',
+    summary: 'SLA breaches and tickets about to breach, across organisations or for one',
+  })
+  @ApiOkResponse({ type: SlaCountsDto })
+  sla(@Query() query: SlaCountsQuery): Promise<SlaCountsDto> {
+    return this.breaches.counts(query.tenantId);
+  }
 
   @Get()
   @Can('read', 'SupportQueue')

@@ -45,6 +45,14 @@ export class SupportQueueEntry {
   @Property({ type: 'datetime', nullable: true })
   solvedAt?: Date | null;
 
+  /** Set once by the breach job when the first-response target passed unmet (never cleared). */
+  @Property({ type: 'datetime', nullable: true })
+  firstResponseBreachedAt?: Date | null;
+
+  /** Set once by the breach job when the resolution target passed unmet (never cleared). */
+  @Property({ type: 'datetime', nullable: true })
+  resolutionBreachedAt?: Date | null;
+
   @Property({ type: 'datetime' })
   createdAt!: Date;
 

@@ -76,6 +76,12 @@ export class QueueEntryDto {
   })
   nextDueAt!: Date | null;
 
+  @ApiPropertyOptional({ nullable: true, type: Date })
+  firstResponseBreachedAt!: Date | null;
+
+  @ApiPropertyOptional({ nullable: true, type: Date })
+  resolutionBreachedAt!: Date | null;
+
   @ApiProperty()
   createdAt!: Date;
 
@@ -90,6 +96,8 @@ export class QueueEntryDto {
       firstResponseDueAt: row.firstResponseDueAt ?? null,
       resolutionDueAt: row.resolutionDueAt ?? null,
       nextDueAt: nextDue(row),
+      firstResponseBreachedAt: row.firstResponseBreachedAt ?? null,
+      resolutionBreachedAt: row.resolutionBreachedAt ?? null,
       createdAt: row.createdAt,
     });
   }
@@ -102,4 +110,25 @@ export function nextDue(row: SupportQueueEntry): Date | null {
     row.solvedAt ? null : row.resolutionDueAt,
   ].filter((d): d is Date => d instanceof Date);
   return open.length ? new Date(Math.min(...open.map((d) => d.getTime()))) : null;
+}
+
+export class SlaCountsQuery {
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  tenantId?: string;
+}
+
+export class SlaCountsDto {
+  @ApiProperty({ description: 'Open tickets whose first-response target passed unmet.' })
+  firstResponseBreached!: number;
+
+  @ApiProperty({ description: 'Open tickets whose resolution target passed unmet.' })
+  resolutionBreached!: number;
+
+  @ApiProperty({ description: 'Open tickets with a target due within the hour, not yet breached.' })
+  breachingWithinHour!: number;
+
+  @ApiProperty({ description: 'Tickets not solved or closed.' })
+  open!: number;
 }

@@ -41,9 +41,13 @@ export class SupportQueueService {
       },
       this.clock.now(),
     );
+    // A paused clock (the ticket waits on the requester) has no due time: it is
+    // computed again from the history when the ticket moves on.
+    const due = (metric: typeof state.firstResponse) =>
+      metric && !metric.paused ? metric.dueAt : null;
     return {
-      firstResponseDueAt: state.firstResponse?.dueAt ?? null,
-      resolutionDueAt: state.resolution?.dueAt ?? null,
+      firstResponseDueAt: due(state.firstResponse),
+      resolutionDueAt: due(state.resolution),
     };
   }
 

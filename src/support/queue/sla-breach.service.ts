@@ -1,0 +1,97 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Clock } from '../../common/clock';
+import { JobQueue } from '../../common/jobs/job-queue';
+import { TicketStatus } from '../tickets/ticket-status';
+
+export interface SlaCounts {
+  /** Open tickets whose first-response target passed unmet. */
+  firstResponseBreached: number;
+  /** Open tickets whose resolution target passed unmet. */
+  resolutionBreached: number;
+  /** Open tickets with a target due within the next hour, not yet breached. */
+  breachingWithinHour: number;
+  /** Tickets not solved or closed. */
+  open: number;
+}
+
+/**
+ * Marks SLA breaches on the agents' queue (a pg-boss cron, once a minute across
+ * replicas): one statement over `platform.support_queue`, never a loop over
+ * tenants. A breach, once marked, stays marked.
+ */
+@Injectable()
+export class SlaBreachService implements OnModuleInit {
+  private readonly logger = new Logger('SlaBreaches');
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly jobs: JobQueue,
+    private readonly clock: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.define({
+      name: 'support.sla-breaches',
+      cron: '* * * * *',
+      retryLimit: 0,
+      handle: async () => {
+        const marked = await this.markBreaches();
+        if (marked > 0) this.logger.warn({ marked }, 'SLA breaches marked');
+      },
+    });
+  }
+
+  /** Marks every newly breached target; returns how many were marked. */
+  async markBreaches(): Promise<number> {
+    const now = this.clock.now();
+    // One UPDATE for both targets: two data-modifying CTEs on the same row would
+    // leave only one of them applied.
+    const rows = await this.em.fork().execute<{ first: boolean; resolution: boolean }[]>(
+      `with due as (
+         select ticket_id,
+                first_response_breached_at is null and first_response_at is null
+                  and first_response_due_at < ? as first,
+                resolution_breached_at is null and solved_at is null
+                  and resolution_due_at < ? as resolution
+           from platform.support_queue
+          where status not in (?, ?)
+          for update)
+       update platform.support_queue q
+          set first_response_breached_at = case when due.first then ? else q.first_response_breached_at end,
+              resolution_breached_at = case when due.resolution then ? else q.resolution_breached_at end
+         from due
+        where q.ticket_id = due.ticket_id and (due.first or due.resolution)
+       returning due.first, due.resolution`,
+      [now, now, TicketStatus.Solved, TicketStatus.Closed, now, now],
+    );
+    return rows.reduce((sum, row) => sum + Number(row.first) + Number(row.resolution), 0);
+  }
+
+  async counts(tenantId?: string): Promise<SlaCounts> {
+    const now = this.clock.now();
+    const soon = new Date(now.getTime() + 3600_000);
+    const [row] = await this.em.fork().execute<Record<keyof SlaCounts, number>[]>(
+      `select
+         count(*) filter (where first_response_breached_at is not null)::int as "firstResponseBreached",
+         count(*) filter (where resolution_breached_at is not null)::int as "resolutionBreached",
+         count(*) filter (where
+           (first_response_breached_at is null and first_response_at is null and first_response_due_at between ? and ?)
+           or (resolution_breached_at is null and solved_at is null and resolution_due_at between ? and ?))::int
+           as "breachingWithinHour",
+         count(*)::int as "open"
+       from platform.support_queue
+       where status not in (?, ?) ${tenantId ? 'and tenant_id = ?' : ''}`,
+      [
+        now,
+        soon,
+        now,
+        soon,
+        TicketStatus.Solved,
+        TicketStatus.Closed,
+        ...(tenantId ? [tenantId] : []),
+      ],
+    );
+    return row;
+  }
+}
