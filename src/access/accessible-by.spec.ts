@@ -10,7 +10,7 @@ import {
 } from './ability.factory';
 import { AccessErrorCode, AccessException } from './access.exception';
 import { accessibleBy, narrow, UnsupportedConditionError } from './accessible-by';
-import { PLATFORM_ROLES, PlatformRole, TENANT_ROLES } from './roles';
+import { PLATFORM_ROLES, PlatformRole, TENANT_ROLES, TenantRole } from './roles';
 
 /** `can` / `cannot` with conditions on any field (AppAbility's string subjects type them as never). */
 type Define = (action: Action, subject: Subject, conditionsOrField?: MongoQuery | string) => void;
@@ -157,6 +157,11 @@ describe('accessibleBy', () => {
     expect(accessibleBy(key, 'read', 'Member')).toEqual({});
   });
 
+  /** Roles that see only the tickets they asked (see `ownTickets` in the factory). */
+  const isMemberLike = (context: AbilityContext) =>
+    context.tenantAccess?.role === TenantRole.Member ||
+    context.tenantAccess?.role === TenantRole.BillingManager;
+
   it('is Forbidden exactly where the guard would refuse, for every role in docs/rbac.md', () => {
     const factory = new AbilityFactory();
     const user = (platformRole: PlatformRole | null) =>
@@ -184,8 +189,9 @@ describe('accessibleBy', () => {
       for (const subject of SUBJECTS) {
         for (const action of ACTIONS) {
           if (a.can(action, subject)) {
-            // Every rule in the factory is unconditional today.
-            expect(accessibleBy(a, action, subject)).toEqual({});
+            // Every rule is unconditional, except members' own tickets.
+            const own = subject === 'Ticket' && action === 'read' && isMemberLike(context);
+            expect(accessibleBy(a, action, subject)).toEqual(own ? { requesterId: 'u' } : {});
           } else {
             forbidden(() => accessibleBy(a, action, subject));
           }

@@ -7,6 +7,7 @@ export enum SupportErrorCode {
   NotRequester = 'not_requester',
   RatingNotOpen = 'rating_not_open',
   AssigneeInvalid = 'assignee_invalid',
+  MergeInvalid = 'ticket_merge_invalid',
 }
 
 export class SupportException extends DomainException<SupportErrorCode> {
@@ -25,6 +26,7 @@ export class SupportException extends DomainException<SupportErrorCode> {
       case SupportErrorCode.RatingNotOpen:
         return 409;
       case SupportErrorCode.AssigneeInvalid:
+      case SupportErrorCode.MergeInvalid:
         return 422;
     }
   }

@@ -451,4 +451,15 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     inOtherTenant: { notFound: 'ticket_not_found' },
     memberNotFound: 'ticket_not_found',
   }),
+
+  mergeTicket: defineCase({
+    setup: async (a) => {
+      const duplicate = await victimTicket(a);
+      const keep = await victimTicket(a);
+      return { duplicateId: duplicate.id, keepId: keep.id, keepSubject: keep.subject };
+    },
+    request: (_a, t) => ({ params: { id: t.duplicateId }, body: { intoTicketId: t.keepId } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+  }),
 };

@@ -223,6 +223,80 @@ describe('support tickets', () => {
     );
   });
 
+  it('merges a duplicate: its messages move, it closes with a pointer, both histories say so', async () => {
+    const { org, member } = await proOrg();
+    const open = (subject: string) =>
+      api()
+        .post('/v1/support/tickets')
+        .set(member.headers)
+        .send({ subject, description: subject })
+        .expect(201);
+    const keep = await open('Login broken');
+    const dup = await open('Cannot log in');
+    await api()
+      .post(`/v1/support/tickets/${dup.body.id}/replies`)
+      .set(member.headers)
+      .send({ body: 'Any news?' })
+      .expect(201);
+    const merged = await api()
+      .post(`/v1/support/tickets/${dup.body.id}/merge`)
+      .set(asAgentIn(org))
+      .send({ intoTicketId: keep.body.id })
+      .expect(200);
+    expect(merged.body.id).toBe(keep.body.id);
+    const source = await api()
+      .get(`/v1/support/tickets/${dup.body.id}`)
+      .set(asAgentIn(org))
+      .expect(200);
+    expect(source.body).toMatchObject({
+      status: 'closed',
+      mergedIntoId: keep.body.id,
+      messages: [],
+    });
+    const target = await api()
+      .get(`/v1/support/tickets/${keep.body.id}`)
+      .set(asAgentIn(org))
+      .expect(200);
+    expect(target.body.messages.map((m: { body: string }) => m.body)).toEqual([
+      'Any news?',
+      `Ticket #${dup.body.number} ("Cannot log in") was merged into this one.`,
+    ]);
+    expect(target.body.history.map((h: { field: string }) => h.field)).toContain('merged');
+    // The member sees the moved reply, not the agents' note.
+    const seen = await api()
+      .get(`/v1/support/tickets/${keep.body.id}`)
+      .set(member.headers)
+      .expect(200);
+    expect(seen.body.messages.map((m: { body: string }) => m.body)).toEqual(['Any news?']);
+    expect((await t.em().findOneOrFail(SupportQueueEntry, { ticketId: dup.body.id })).status).toBe(
+      'closed',
+    );
+    // Refused: into itself, from or into a closed ticket, by a member.
+    expect(
+      (
+        await api()
+          .post(`/v1/support/tickets/${keep.body.id}/merge`)
+          .set(asAgentIn(org))
+          .send({ intoTicketId: keep.body.id })
+          .expect(422)
+      ).body.code,
+    ).toBe('ticket_merge_invalid');
+    expect(
+      (
+        await api()
+          .post(`/v1/support/tickets/${keep.body.id}/merge`)
+          .set(asAgentIn(org))
+          .send({ intoTicketId: dup.body.id })
+          .expect(409)
+      ).body.code,
+    ).toBe('ticket_closed');
+    await api()
+      .post(`/v1/support/tickets/${keep.body.id}/merge`)
+      .set(member.headers)
+      .send({ intoTicketId: dup.body.id })
+      .expect(403);
+  });
+
   it('keeps members to their own tickets and notes to agents', async () => {
     const { org, member } = await proOrg();
     const other = await createUser(t.app, { tenant: org.tenant, role: TenantRole.Member });

@@ -18,6 +18,7 @@ import { TenantScoped } from '../../tenancy/tenant-scoped.decorator';
 import {
   CreateTicketDto,
   ListTicketsQuery,
+  MergeTicketDto,
   MessageBodyDto,
   RateTicketDto,
   TicketDetailDto,
@@ -115,6 +116,23 @@ export class TicketController {
     @Body() body: UpdateTicketDto,
   ): Promise<TicketDto> {
     return this.tickets.update(id, body, user.userId);
+  }
+
+  @Post(':id/merge')
+  @HttpCode(200)
+  @Can('update', 'Ticket')
+  @ApiOperation({
+    operationId: 'mergeTicket',
+    summary: 'Merge a duplicate into another ticket (its messages move; it closes with a pointer)',
+  })
+  @ApiOkResponse({ type: TicketDto, description: 'The ticket that stays.' })
+  @ApiProblems(404, 409, 422)
+  merge(
+    @CurrentUser() user: UserPrincipal,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: MergeTicketDto,
+  ): Promise<TicketDto> {
+    return this.tickets.merge(id, body.intoTicketId, user.userId);
   }
 
   @Post(':id/rating')

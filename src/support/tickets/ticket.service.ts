@@ -217,6 +217,85 @@ export class TicketService {
     });
   }
 
+  /**
+   * Merges a duplicate into the ticket that stays: its messages move there, it
+   * closes with a pointer, and both histories say so.
+   */
+  async merge(id: string, intoId: string, actorId: string): Promise<TicketDto> {
+    if (id === intoId) {
+      throw new SupportException(
+        SupportErrorCode.MergeInvalid,
+        'A ticket cannot be merged into itself.',
+      );
+    }
+    const tenant = this.tenantContext.tenant;
+    const { supportTier } = await this.entitlements.forTenant(tenant.id);
+    return this.tenantContext.em.transactional(async (em) => {
+      // Lock both in id order so two opposite merges cannot deadlock.
+      const [first, second] = [id, intoId].sort();
+      const a = await this.load(em, first, true);
+      const b = await this.load(em, second, true);
+      const [source, target] = a.id === id ? [a, b] : [b, a];
+      for (const ticket of [source, target]) this.assertOpen(ticket);
+      const now = this.clock.now();
+      await em.nativeUpdate(TicketMessage, { ticketId: source.id }, { ticketId: target.id });
+      em.create(
+        TicketMessage,
+        {
+          ticketId: target.id,
+          kind: MessageKind.Note,
+          authorId: actorId,
+          authorRole: AuthorRole.Agent,
+          body: `Ticket #${source.number} ("${source.subject}") was merged into this one.`,
+          createdAt: now,
+        },
+        { schema: tenant.schemaName },
+      );
+      const events: TicketEvent[] = [];
+      this.change(source, events, actorId, 'status', source.status, TicketStatus.Closed, now);
+      events.push(
+        Object.assign(new TicketEvent(), {
+          ticketId: source.id,
+          actorId,
+          field: 'mergedInto',
+          fromValue: null,
+          toValue: target.id,
+          at: now,
+        }),
+        Object.assign(new TicketEvent(), {
+          ticketId: target.id,
+          actorId,
+          field: 'merged',
+          fromValue: null,
+          toValue: source.id,
+          at: now,
+        }),
+      );
+      source.mergedIntoId = target.id;
+      source.updatedAt = now;
+      target.updatedAt = now;
+      for (const event of events) em.persist(event);
+      for (const ticket of [source, target]) {
+        const history = await em.find(
+          TicketEvent,
+          { ticketId: ticket.id, field: 'status' },
+          { orderBy: { at: 'asc', id: 'asc' } },
+        );
+        const fresh = events.filter((e) => e.ticketId === ticket.id && e.field === 'status');
+        await this.queue.upsert(em, tenant.id, ticket, [...history, ...fresh], supportTier);
+      }
+      this.audit.record(
+        {
+          action: 'ticket.merged',
+          target: { type: 'ticket', id: source.id },
+          data: { into: target.id },
+        },
+        em,
+      );
+      return TicketDto.from(target);
+    });
+  }
+
   /** The requester rates a solved ticket, once it is solved (or closed). */
   async rate(id: string, dto: RateTicketDto, userId: string): Promise<TicketDto> {
     return this.write(id, (_em, ticket, now) => {

@@ -211,6 +211,14 @@ export class TicketDto {
   @ApiPropertyOptional({ nullable: true, type: Date })
   solvedAt!: Date | null;
 
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    format: 'uuid',
+    description: 'Merged into this ticket (and closed).',
+  })
+  mergedIntoId!: string | null;
+
   @ApiProperty()
   createdAt!: Date;
 
@@ -231,6 +239,7 @@ export class TicketDto {
       assigneeId: row.assigneeId ?? null,
       firstResponseAt: row.firstResponseAt ?? null,
       solvedAt: row.solvedAt ?? null,
+      mergedIntoId: row.mergedIntoId ?? null,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
     });
@@ -254,4 +263,10 @@ export class TicketPageDto {
 
   @ApiProperty({ nullable: true, type: String, format: 'uuid' })
   nextCursor!: string | null;
+}
+
+export class MergeTicketDto {
+  @ApiProperty({ format: 'uuid', description: 'The ticket that stays: this one closes into it.' })
+  @IsUUID()
+  intoTicketId!: string;
 }

@@ -72,6 +72,10 @@ export class Ticket {
   @Property({ type: 'datetime', nullable: true })
   closedAt?: Date | null;
 
+  /** This ticket was merged into that one: closed, its messages moved there. */
+  @Property({ type: 'uuid', nullable: true })
+  mergedIntoId?: string | null;
+
   /** The requester's rating after the ticket was solved (1–5), and what they said. */
   @Property({ type: 'smallint', nullable: true })
   csatScore?: number | null;
