@@ -2,13 +2,16 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { BadRequestException } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './common/errors/problem';
 import { requestIdFor } from './common/http/request-id';
 import { AppConfig } from './config/app-config';
+import { APP_CONFIG } from './config/config.module';
 import { setupOpenApi } from './openapi';
 import { RAW_BODY_ROUTES } from './billing/webhooks/webhook.controller';
+import { UPLOAD_CONTENT_TYPES } from './support/attachments/attachment-type';
+import { ATTACHMENT_UPLOAD_ROUTE } from './support/attachments/attachment.controller';
 
 /** The Fastify adapter with our limits and request ids. */
 export function createAdapter(config: AppConfig): FastifyAdapter {
@@ -63,6 +66,20 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   // Fastify parses text/plain by default; a JSON API refuses it (415) rather
   // than validating a string.
   fastify.removeContentTypeParser('text/plain');
+  // Ticket attachments arrive as the file's raw bytes, with their own size
+  // limit on that one route; everywhere else these types stay refused (415).
+  const { maxBytes } = app.get<AppConfig>(APP_CONFIG).attachments;
+  fastify.addHook('onRoute', (route) => {
+    if (route.url === ATTACHMENT_UPLOAD_ROUTE) route.bodyLimit = maxBytes;
+  });
+  fastify.addContentTypeParser(
+    UPLOAD_CONTENT_TYPES,
+    { parseAs: 'buffer' },
+    (request, body, done) => {
+      if (request.routeOptions.url === ATTACHMENT_UPLOAD_ROUTE) return done(null, body);
+      done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE());
+    },
+  );
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126050846_support_macros } from './Migration20261126050846_support_macros';
 import { Migration20261126045915_support_queue_breaches } from './Migration20261126045915_support_queue_breaches';
 import { Migration20261126044625_support_queue } from './Migration20261126044625_support_queue';
 import { Migration20261126043712_knowledge_base } from './Migration20261126043712_knowledge_base';
@@ -24,4 +25,5 @@ export const platformMigrations: MigrationObject[] = [
     name: 'Migration20261126045915_support_queue_breaches',
     class: Migration20261126045915_support_queue_breaches,
   },
+  { name: 'Migration20261126050846_support_macros', class: Migration20261126050846_support_macros },
 ];

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126050852_ticket_attachments } from './Migration20261126050852_ticket_attachments';
 import { Migration20261126050139_ticket_merge } from './Migration20261126050139_ticket_merge';
 import { Migration20261126044719_tickets } from './Migration20261126044719_tickets';
 import { Migration20261126001300_audit_event } from './Migration20261126001300_audit_event';
@@ -13,4 +14,8 @@ export const tenantMigrations: MigrationObject[] = [
   { name: 'Migration20261126001300_audit_event', class: Migration20261126001300_audit_event },
   { name: 'Migration20261126044719_tickets', class: Migration20261126044719_tickets },
   { name: 'Migration20261126050139_ticket_merge', class: Migration20261126050139_ticket_merge },
+  {
+    name: 'Migration20261126050852_ticket_attachments',
+    class: Migration20261126050852_ticket_attachments,
+  },
 ];

@@ -24,6 +24,7 @@ export const SUBJECTS = [
   'Plan',
   'PlatformBilling',
   'SupportQueue',
+  'SupportMacro',
   'KbCategory',
   'KbArticle',
 ] as const;
@@ -88,6 +89,7 @@ const PLATFORM_RULES: Record<PlatformRole, (can: Can) => void> = {
     can('read', 'all');
     // Support staff write the help centre's articles; its structure (categories) stays with admins.
     can(['create', 'update'], 'KbArticle');
+    // Canned responses (SupportMacro) are read and applied here, written by admins only.
     // The operator's agents: every tenant's tickets (in its context, audited) and the queue.
     can('manage', ['Ticket', 'TicketNote', 'SupportQueue']);
   },

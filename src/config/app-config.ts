@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { cleanEnv, EnvError, EnvMissingError, makeValidator, str } from 'envalid';
 import { ConfigError } from './config.error';
 import { GeneratedSecretName, loadOrCreateDevSecrets } from './dev-secrets';
@@ -72,6 +72,16 @@ export interface AppConfig {
   jobs: {
     /** Whether this process works the durable job queues; commands set it false. */
     work: boolean;
+  };
+  attachments: {
+    /** Absolute path of the ticket attachments folder; never served over HTTP. */
+    dir: string;
+    /** Largest file accepted, in bytes. */
+    maxBytes: number;
+  };
+  support: {
+    /** `round_robin`: each new ticket goes to the platform support user whose last one is oldest. */
+    autoAssign: 'round_robin' | 'off';
   };
 }
 
@@ -271,6 +281,9 @@ const specs = {
   STRIPE_API_URL: httpUrl({ default: undefined }),
   BILLING_GATEWAY: str({ choices: ['stripe', 'simulated'] as const, default: undefined }),
   BILLING_RUN_CRON: cron({ default: '* * * * *' }),
+  ATTACHMENTS_DIR: str({ default: undefined }),
+  ATTACHMENT_MAX_BYTES: byteSize({ default: 10 * 1024 ** 2 }),
+  SUPPORT_AUTO_ASSIGN: str({ choices: ['round_robin', 'off'] as const, default: 'off' }),
 };
 
 const SECRET_NAMES: GeneratedSecretName[] = [
@@ -363,5 +376,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       runCron: env.BILLING_RUN_CRON,
     },
     jobs: { work: true },
+    attachments: {
+      dir: env.ATTACHMENTS_DIR ? resolve(env.ATTACHMENTS_DIR) : join(dataDir, 'attachments'),
+      maxBytes: env.ATTACHMENT_MAX_BYTES,
+    },
+    support: { autoAssign: env.SUPPORT_AUTO_ASSIGN },
   };
 }

@@ -28,6 +28,8 @@ import { Plan } from '../billing/entities/plan.entity';
 import { Price } from '../billing/entities/price.entity';
 import { Subscription } from '../billing/entities/subscription.entity';
 import { KbArticle, KbCategory, KbDeflection, KbRevision } from '../knowledge-base/entities';
+import { SupportMacro } from '../support/macros/support-macro.entity';
+import { TicketAttachment } from '../support/attachments/entities/ticket-attachment.entity';
 import { SupportQueueEntry } from '../support/queue/support-queue-entry.entity';
 import { Ticket } from '../support/tickets/entities/ticket.entity';
 import { TicketEvent } from '../support/tickets/entities/ticket-event.entity';
@@ -64,7 +66,9 @@ export const ENTITIES = [
   Ticket,
   TicketMessage,
   TicketEvent,
+  TicketAttachment,
   SupportQueueEntry,
+  SupportMacro,
 ];
 
 export interface OrmOverrides {

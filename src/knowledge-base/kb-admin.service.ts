@@ -132,7 +132,14 @@ export class KbAdminService {
     return toAdminArticleDto(await this.loadArticle(this.em.fork(), id));
   }
 
-  async createArticle(dto: CreateKbArticleDto): Promise<AdminKbArticleDto> {
+  /**
+   * A new draft. `origin` names the tenant's ticket it was drafted from (support's
+   * "turn this answer into an article"), recorded in the same transaction.
+   */
+  async createArticle(
+    dto: CreateKbArticleDto,
+    origin?: { tenantId: string; ticketId: string },
+  ): Promise<AdminKbArticleDto> {
     const editorId = this.editorId();
     const article = await this.write(async (em) => {
       const category = await this.loadCategory(em, dto.categoryId);
@@ -175,6 +182,16 @@ export class KbAdminService {
         locale: row.locale,
         title: row.title,
       });
+      if (origin) {
+        this.audit.recordPlatform(
+          {
+            action: 'kb.article.drafted_from_ticket',
+            tenantId: origin.tenantId,
+            data: { articleId: row.id, ticketId: origin.ticketId },
+          },
+          em,
+        );
+      }
       return row;
     });
     return toAdminArticleDto(article);

@@ -15,6 +15,7 @@ import { KbSearchService } from './kb-search.service';
   imports: [TenancyModule],
   controllers: [KbController, KbAdminController],
   providers: [KbArticleService, KbAdminService, KbSearchService, KbReader],
-  exports: [KbSearchService],
+  // KbAdminService: support drafts articles from solved tickets through it.
+  exports: [KbSearchService, KbAdminService],
 })
 export class KnowledgeBaseModule {}

@@ -1,9 +1,18 @@
 import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { KnowledgeBaseModule } from '../knowledge-base/knowledge-base.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
+import { AttachmentController } from './attachments/attachment.controller';
+import { AttachmentService } from './attachments/attachment.service';
+import { AttachmentStorage, LocalDiskStorage } from './attachments/storage';
+import { AdminSupportMacroController } from './macros/admin-support-macro.controller';
+import { SupportMacroService } from './macros/support-macro.service';
 import { AdminSupportQueueController } from './queue/admin-support-queue.controller';
 import { AdminSupportQueueService } from './queue/admin-support-queue.service';
 import { SlaBreachService } from './queue/sla-breach.service';
+import { SupportAutoAssignService } from './queue/support-auto-assign.service';
 import { SupportQueueService } from './queue/support-queue.service';
 import { TicketController } from './tickets/ticket.controller';
 import { TicketNotifier } from './tickets/ticket-notifier';
@@ -14,14 +23,27 @@ import { TicketService } from './tickets/ticket.service';
  * SLA clocks from the plan's support tier.
  */
 @Module({
-  imports: [TenancyModule, NotificationsModule],
-  controllers: [TicketController, AdminSupportQueueController],
+  imports: [TenancyModule, NotificationsModule, KnowledgeBaseModule],
+  controllers: [
+    TicketController,
+    AttachmentController,
+    AdminSupportQueueController,
+    AdminSupportMacroController,
+  ],
   providers: [
     TicketService,
     TicketNotifier,
     SupportQueueService,
     AdminSupportQueueService,
     SlaBreachService,
+    SupportMacroService,
+    SupportAutoAssignService,
+    AttachmentService,
+    {
+      provide: AttachmentStorage,
+      useFactory: (config: AppConfig) => new LocalDiskStorage(config.attachments.dir),
+      inject: [APP_CONFIG],
+    },
   ],
 })
 export class SupportModule {}

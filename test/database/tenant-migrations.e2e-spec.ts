@@ -11,8 +11,8 @@ import { sqlMigration } from '../support/migrations';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 const NEXT = sqlMigration(
-  'Migration29990101000000_ticket',
-  'create table ticket (id uuid primary key, subject text not null)',
+  'Migration29990101000000_fake_note',
+  'create table fake_note (id uuid primary key, subject text not null)',
 );
 
 /** The app with one more tenant migration than the code ships, as after a deploy that adds one. */
@@ -78,7 +78,7 @@ describe('tenant schema migrations', () => {
     expect(maxInFlight).toBe(3);
     expect(progress).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     for (const tenant of tenants) {
-      expect(await hasTable(t, tenant.schemaName, 'ticket')).toBe(true);
+      expect(await hasTable(t, tenant.schemaName, 'fake_note')).toBe(true);
       expect(await applied(t, tenant.schemaName)).toEqual(
         [...tenantMigrations.map((m) => m.name), NEXT.name].sort(),
       );
@@ -123,14 +123,14 @@ describe('tenant schema migrations', () => {
     const [good1, broken, good2] = await Promise.all([1, 2, 3].map(() => createTenant(before.app)));
     await before.app.close();
     // Someone created a conflicting table by hand in one schema.
-    await t.em().execute(`create table "${broken.schemaName}".ticket (legacy int)`);
+    await t.em().execute(`create table "${broken.schemaName}".fake_note (legacy int)`);
 
     const report = await t.app.get(TenantMigrationService).migrate({ concurrency: 2 });
     expect(report.failed).toEqual([
       expect.objectContaining({
         slug: broken.slug,
         schemaName: broken.schemaName,
-        error: expect.stringMatching(/ticket.*already exists/),
+        error: expect.stringMatching(/fake_note.*already exists/),
       }),
     ]);
     expect(report.migrated).toBe(2);
@@ -141,7 +141,7 @@ describe('tenant schema migrations', () => {
     expect(row.schemaVersion).not.toBe(NEXT.name);
 
     // Fixed by hand, a rerun migrates it and clears the error.
-    await t.em().execute(`drop table "${broken.schemaName}".ticket`);
+    await t.em().execute(`drop table "${broken.schemaName}".fake_note`);
     const rerun = await t.app
       .get(TenantMigrationService)
       .migrate({ concurrency: 2, slug: broken.slug });
@@ -152,7 +152,7 @@ describe('tenant schema migrations', () => {
 
   it('provisions new tenants with every migration, the new one included', async () => {
     const tenant = await createTenant(t.app);
-    expect(await hasTable(t, tenant.schemaName, 'ticket')).toBe(true);
+    expect(await hasTable(t, tenant.schemaName, 'fake_note')).toBe(true);
     expect(await hasTable(t, tenant.schemaName, 'audit_event')).toBe(true);
     expect(tenant.schemaVersion).toBe(NEXT.name);
   });

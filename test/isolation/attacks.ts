@@ -31,9 +31,11 @@ export const ATTACKS: Attack[] = [
     outsider: true,
     headers: (w) => bearer(w.attacker.owner.token),
     expected: (c) =>
-      c.inOtherTenant === 'own-data'
-        ? { kind: 'own-data', status: c.success }
-        : { kind: 'problem', status: 404, code: c.inOtherTenant.notFound },
+      c.staffOnly
+        ? { kind: 'problem', status: 403, code: 'forbidden' }
+        : c.inOtherTenant === 'own-data'
+          ? { kind: 'own-data', status: c.success }
+          : { kind: 'problem', status: 404, code: c.inOtherTenant.notFound },
   },
   {
     id: 'b',

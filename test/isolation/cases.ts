@@ -1,4 +1,4 @@
-import { TenantRole } from '../../src/access/roles';
+import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { createUser, uniqueEmail } from '../support/factories';
 import { CaseRequest, tag, VictimTenant } from './harness';
 
@@ -42,6 +42,13 @@ export interface IsolationCase<Objects extends Record<string, string> = Record<s
    * owner's object is then not found for them (this problem code), not forbidden.
    */
   memberNotFound?: string;
+  /**
+   * Only the operator's staff may call it, acting in A (why, in a word): the
+   * control is sent by a platform support user with A's tenant header, and
+   * every tenant role (B's owner in attack (a) too) is refused by policy, 403,
+   * before anything is looked up.
+   */
+  staffOnly?: string;
 }
 
 /** Keeps the objects' type between `setup` and `request`. */
@@ -150,6 +157,56 @@ async function victimSolvedTicket(a: VictimTenant) {
     .send({ status: 'solved' })
     .expect(200);
   return ticket;
+}
+
+/** A file on A's ticket, uploaded by A's owner; its name and words are A's. */
+async function victimAttachment(a: VictimTenant) {
+  const ticket = await victimTicket(a);
+  const content = `Private file ${tag()}`;
+  const res = await a
+    .http()
+    .post(`/v1/support/tickets/${ticket.id}/attachments`)
+    .query({ filename: `victim-${tag()}.txt` })
+    .set(a.owner.headers)
+    .set('content-type', 'text/plain')
+    .send(content)
+    .expect(201);
+  return {
+    id: ticket.id,
+    subject: ticket.subject,
+    attachmentId: res.body.id as string,
+    fileName: res.body.fileName as string,
+    content,
+  };
+}
+
+/** A canned response for A's ticket to be answered with (macros are the operator's, written by an admin). */
+async function victimMacro(a: VictimTenant) {
+  const admin = await createUser(a.app, { platformRole: PlatformRole.Admin });
+  const res = await a
+    .http()
+    .post('/v1/admin/support/macros')
+    .set(admin.headers)
+    .send({
+      name: `Macro ${tag()}`,
+      body: 'About #{{ticket.number}}: on it.',
+      setStatus: 'pending',
+    })
+    .expect(201);
+  return res.body.id as string;
+}
+
+/** A's solved ticket and a knowledge-base category (the operator's) for its draft. */
+async function victimSolvedTicketAndCategory(a: VictimTenant) {
+  const ticket = await victimSolvedTicket(a);
+  const admin = await createUser(a.app, { platformRole: PlatformRole.Admin });
+  const res = await a
+    .http()
+    .post('/v1/admin/kb/categories')
+    .set(admin.headers)
+    .send({ slug: `drafts-${tag()}`.toLowerCase(), name: 'Drafts' })
+    .expect(201);
+  return { ...ticket, categoryId: res.body.id as string };
 }
 
 /**
@@ -461,5 +518,52 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     request: (_a, t) => ({ params: { id: t.duplicateId }, body: { intoTicketId: t.keepId } }),
     success: 200,
     inOtherTenant: { notFound: 'ticket_not_found' },
+  }),
+
+  createKbDraftFromTicket: defineCase({
+    setup: victimSolvedTicketAndCategory,
+    request: (_a, t) => ({ params: { id: t.id }, body: { categoryId: t.categoryId } }),
+    success: 201,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    staffOnly: 'the knowledge base is the operator’s',
+  }),
+
+  applyTicketMacro: defineCase({
+    setup: async (a) => {
+      const ticket = await victimTicket(a);
+      return { id: ticket.id, subject: ticket.subject, macroId: await victimMacro(a) };
+    },
+    request: (_a, t) => ({ params: { id: t.id, macroId: t.macroId } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+  }),
+  uploadTicketAttachment: defineCase({
+    setup: victimTicket,
+    request: (_a, ticket) => ({
+      params: { id: ticket.id },
+      query: { filename: 'notes.txt' },
+      body: 'Steps to reproduce.',
+      contentType: 'text/plain',
+    }),
+    success: 201,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    memberNotFound: 'ticket_not_found',
+    answerOnlyNew: 'it names the file the request uploads only',
+  }),
+
+  listTicketAttachments: defineCase({
+    setup: victimAttachment,
+    request: (_a, t) => ({ params: { id: t.id } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    memberNotFound: 'ticket_not_found',
+  }),
+
+  downloadTicketAttachment: defineCase({
+    setup: victimAttachment,
+    request: (_a, t) => ({ params: { id: t.id, attachmentId: t.attachmentId } }),
+    success: 200,
+    inOtherTenant: { notFound: 'ticket_not_found' },
+    memberNotFound: 'ticket_not_found',
   }),
 };

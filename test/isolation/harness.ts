@@ -287,12 +287,15 @@ export interface CaseRequest {
   params?: Record<string, string>;
   query?: Record<string, string | number>;
   body?: unknown;
+  /** A body that is not JSON (a file's bytes) says its type. */
+  contentType?: string;
 }
 
 export interface BuiltRequest {
   method: HttpMethod;
   url: string;
   body?: unknown;
+  contentType?: string;
 }
 
 export function buildRequest(op: TenantScopedOperation, spec: CaseRequest): BuiltRequest {
@@ -311,7 +314,12 @@ export function buildRequest(op: TenantScopedOperation, spec: CaseRequest): Buil
   const query = new URLSearchParams(
     Object.entries(spec.query ?? {}).map(([k, v]): [string, string] => [k, String(v)]),
   ).toString();
-  return { method: op.method, url: query ? `${path}?${query}` : path, body: spec.body };
+  return {
+    method: op.method,
+    url: query ? `${path}?${query}` : path,
+    body: spec.body,
+    contentType: spec.contentType,
+  };
 }
 
 export function send(
@@ -320,6 +328,7 @@ export function send(
   headers: Record<string, string>,
 ): Promise<Response> {
   const call = request(t.server)[req.method](req.url).set(headers);
+  if (req.contentType) void call.set('content-type', req.contentType);
   return req.body === undefined ? call : call.send(req.body as object);
 }
 
@@ -398,6 +407,7 @@ export function ghostRequest(
         req.body === undefined
           ? undefined
           : (JSON.parse(replaceAll(JSON.stringify(req.body), toGhost)) as unknown),
+      contentType: req.contentType,
     },
     headers: ghostHeaders,
     real,

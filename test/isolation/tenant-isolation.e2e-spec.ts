@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { uniqueEmail } from '../support/factories';
+import { PlatformRole } from '../../src/access/roles';
+import { createUser, uniqueEmail } from '../support/factories';
 import { expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { ATTACKS } from './attacks';
@@ -14,6 +15,7 @@ import {
   receivedText,
   send,
   sentText,
+  TENANT_HEADER,
   TenantScopedOperation,
   tenantScopedOperations,
   tenantScopedRoutes,
@@ -175,9 +177,16 @@ describe('tenant isolation', () => {
       expect(await readVictim(t, world, [...operations.values()])).toEqual(before);
     });
 
-    it(`control: A's owner sending the same request gets ${isolationCase.success}`, async () => {
+    const controlCaller = isolationCase.staffOnly ? 'platform support acting in A' : "A's owner";
+    it(`control: ${controlCaller} sending the same request gets ${isolationCase.success}`, async () => {
       const { world, req } = await prepare();
-      const res = await send(t, req, world.victim.owner.headers);
+      const headers = isolationCase.staffOnly
+        ? {
+            ...(await createUser(t.app, { platformRole: PlatformRole.Support })).headers,
+            [TENANT_HEADER]: world.victim.tenant.id,
+          }
+        : world.victim.owner.headers;
+      const res = await send(t, req, headers);
       expect(res.status).toBe(isolationCase.success);
       // The leak check would see A's data: A's own answers carry it (unless they only
       // name what the request made, which the case says).

@@ -39,7 +39,14 @@ describe('tenant provisioning', () => {
     const tenant = await createTenant(t.app, { slug: uniqueSlug('acme'), name: ' Acme ' });
     expect(tenant).toMatchObject({ status: TenantStatus.Active, name: 'Acme' });
     expect(tenant.schemaName).toBe(`tenant_${tenant.id.replace(/-/g, '')}`);
-    expect(await tablesOf(t, tenant.schemaName)).toEqual(['audit_event', TENANT_MIGRATION_TABLE]);
+    // Every tenant entity's table (tenant entities are `schema: '*'`), and the migrator's record.
+    const tenantTables = Object.values(t.orm.getMetadata().getAll())
+      .filter((meta) => meta.schema === '*' && !meta.embeddable && !meta.virtual)
+      .map((meta) => meta.tableName);
+    expect(await tablesOf(t, tenant.schemaName)).toEqual(
+      [...tenantTables, TENANT_MIGRATION_TABLE].sort(),
+    );
+    expect(tenantTables).toContain('audit_event');
     const recorded = await t
       .em()
       .execute<{ name: string }[]>(

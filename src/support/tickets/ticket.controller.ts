@@ -15,6 +15,8 @@ import { Can } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
 import { UserPrincipal } from '../../common/principal';
 import { TenantScoped } from '../../tenancy/tenant-scoped.decorator';
+import { AppliedMacroDto } from '../macros/dtos/support-macro.dto';
+import { CreateKbDraftDto, KbDraftDto } from './dtos/kb-draft.dto';
 import {
   CreateTicketDto,
   ListTicketsQuery,
@@ -133,6 +135,40 @@ export class TicketController {
     @Body() body: MergeTicketDto,
   ): Promise<TicketDto> {
     return this.tickets.merge(id, body.intoTicketId, user.userId);
+  }
+
+  @Post(':id/macros/:macroId')
+  @HttpCode(200)
+  @Can('update', 'Ticket')
+  @ApiOperation({
+    operationId: 'applyTicketMacro',
+    summary:
+      'Apply a canned response (agents): post its reply as you and make its field changes, all or nothing',
+  })
+  @ApiOkResponse({ type: AppliedMacroDto })
+  @ApiProblems(404, 409)
+  applyMacro(
+    @CurrentUser() user: UserPrincipal,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('macroId', new ParseUUIDPipe()) macroId: string,
+  ): Promise<AppliedMacroDto> {
+    return this.tickets.applyMacro(id, macroId, user.userId);
+  }
+
+  @Post(':id/kb-draft')
+  @Can('create', 'KbArticle')
+  @ApiOperation({
+    operationId: 'createKbDraftFromTicket',
+    summary:
+      "Turn a solved ticket's answer into a knowledge-base draft, identifying details removed (platform staff; audited)",
+  })
+  @ApiCreatedResponse({ type: KbDraftDto })
+  @ApiProblems(404, 409)
+  kbDraft(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: CreateKbDraftDto,
+  ): Promise<KbDraftDto> {
+    return this.tickets.kbDraft(id, body);
   }
 
   @Post(':id/rating')

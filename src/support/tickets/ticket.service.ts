@@ -4,11 +4,19 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { narrow } from '../../access/accessible-by';
 import { EntitlementSource } from '../../access/entitlements';
+import { User } from '../../identity/entities/user.entity';
 import { Clock } from '../../common/clock';
+import { KbVisibility } from '../../knowledge-base/entities/kb-article.entity';
+import { KbAdminService } from '../../knowledge-base/kb-admin.service';
 import { toPage } from '../../common/http/pagination';
 import { RequestStore } from '../../common/request-store';
 import { AuditService } from '../../tenancy/audit/audit.service';
+import { Tenant } from '../../tenancy/entities/tenant.entity';
 import { TenantContext } from '../../tenancy/tenant-context';
+import { AppliedMacroDto } from '../macros/dtos/support-macro.dto';
+import { renderMacro } from '../macros/macro-template';
+import { SupportMacroService } from '../macros/support-macro.service';
+import { SupportAutoAssignService } from '../queue/support-auto-assign.service';
 import { SupportQueueService } from '../queue/support-queue.service';
 import { SupportErrorCode, SupportException } from '../support.exception';
 import {
@@ -25,6 +33,8 @@ import {
 } from './dtos/ticket.dto';
 import { TicketEvent } from './entities/ticket-event.entity';
 import { AuthorRole, MessageKind, TicketMessage } from './entities/ticket-message.entity';
+import { CreateKbDraftDto, KbDraftDto } from './dtos/kb-draft.dto';
+import { kbDraftFromTicket } from './kb-draft';
 import { Ticket } from './entities/ticket.entity';
 import { TicketNotifier } from './ticket-notifier';
 import { canTransition, statusAfterReply, TicketPriority, TicketStatus } from './ticket-status';
@@ -44,6 +54,9 @@ export class TicketService {
     private readonly cls: ClsService<RequestStore>,
     private readonly notifier: TicketNotifier,
     private readonly clock: Clock,
+    private readonly macros: SupportMacroService,
+    private readonly kb: KbAdminService,
+    private readonly autoAssign: SupportAutoAssignService,
   ) {}
 
   async create(dto: CreateTicketDto, requesterId: string): Promise<TicketDto> {
@@ -68,6 +81,13 @@ export class TicketService {
         },
         { schema: tenant.schemaName },
       );
+      const assigneeId = await this.autoAssign.next(em);
+      if (assigneeId) {
+        const events: TicketEvent[] = [];
+        this.change(ticket, events, null, 'assigneeId', null, assigneeId, now);
+        for (const event of events) em.persist(event);
+        await this.notifier.assigned(em, tenant.id, ticket);
+      }
       await this.queue.upsert(em, tenant.id, ticket, [], supportTier);
       this.audit.record(
         { action: 'ticket.created', target: { type: 'ticket', id: ticket.id } },
@@ -152,6 +172,130 @@ export class TicketService {
     });
   }
 
+  /**
+   * Applies a canned response as the agent, all or nothing: its reply is posted
+   * under the rules of an agent's reply (a new ticket opens; the first one is
+   * the first response), then its field changes follow, status transitions
+   * enforced from the status after the reply. Placeholders are filled last, so
+   * they name the ticket as the macro leaves it.
+   */
+  async applyMacro(id: string, macroId: string, agentId: string): Promise<AppliedMacroDto> {
+    return this.write(id, async (em, ticket, now, events) => {
+      this.assertOpen(ticket);
+      const macro = await this.macros.find(em, macroId);
+      const afterReply = statusAfterReply(ticket.status, 'agent');
+      const target = macro.setStatus ?? afterReply;
+      if (target !== afterReply && !canTransition(afterReply, target)) {
+        throw new SupportException(
+          SupportErrorCode.TransitionNotAllowed,
+          `A ${afterReply} ticket cannot become ${target}.`,
+          { from: afterReply, to: target },
+        );
+      }
+      if (target !== ticket.status)
+        this.change(ticket, events, agentId, 'status', ticket.status, target, now);
+      if (macro.setPriority && macro.setPriority !== ticket.priority)
+        this.change(ticket, events, agentId, 'priority', ticket.priority, macro.setPriority, now);
+      const tags = [...new Set([...ticket.tags, ...macro.addTags])];
+      if (tags.length !== ticket.tags.length)
+        this.change(ticket, events, agentId, 'tags', ticket.tags.join(','), tags.join(','), now);
+      if (!ticket.firstResponseAt) ticket.firstResponseAt = now;
+      const people = await em.find(User, { id: { $in: [ticket.requesterId, agentId] } });
+      const nameOf = (userId: string) => people.find((u) => u.id === userId)?.name ?? '';
+      const message = em.create(
+        TicketMessage,
+        {
+          ticketId: id,
+          kind: MessageKind.Reply,
+          authorId: agentId,
+          authorRole: AuthorRole.Agent,
+          body: renderMacro(macro.body, {
+            'ticket.number': String(ticket.number),
+            'ticket.subject': ticket.subject,
+            'ticket.priority': ticket.priority,
+            'requester.name': nameOf(ticket.requesterId),
+            'agent.name': nameOf(agentId),
+          }),
+          createdAt: now,
+        },
+        { schema: this.tenantContext.tenant.schemaName },
+      );
+      await this.notifier.replied(em, this.tenantContext.tenant.id, ticket, 'agent');
+      this.audit.record(
+        {
+          action: 'ticket.macro_applied',
+          target: { type: 'ticket', id: ticket.id },
+          data: { macroId: macro.id },
+        },
+        em,
+      );
+      return Object.assign(new AppliedMacroDto(), {
+        ticket: TicketDto.from(ticket),
+        reply: TicketMessageDto.from(message),
+      });
+    });
+  }
+
+  /**
+   * A knowledge-base draft from a solved ticket: the subject as title, the
+   * question and the agents' public replies as body (never the requester's
+   * replies or internal notes), with the requester's name and e-mail, the
+   * organisation's name, any e-mail address and long numbers taken out. The
+   * article is the operator's: written through the knowledge base's service,
+   * audited in the platform log with the ticket it came from.
+   */
+  async kbDraft(id: string, dto: CreateKbDraftDto): Promise<KbDraftDto> {
+    const tenant = this.tenantContext.tenant;
+    const em = this.tenantContext.em;
+    const ticket = await this.load(em, id);
+    const solved =
+      ticket.status === TicketStatus.Solved ||
+      (ticket.status === TicketStatus.Closed && ticket.solvedAt);
+    if (!solved) {
+      throw new SupportException(
+        SupportErrorCode.TicketNotSolved,
+        'Only a solved ticket has an answer to turn into an article.',
+        { status: ticket.status },
+      );
+    }
+    const [replies, requester, organisation] = await Promise.all([
+      em.find(
+        TicketMessage,
+        { ticketId: id, kind: MessageKind.Reply, authorRole: AuthorRole.Agent },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      ),
+      em.findOne(User, { id: ticket.requesterId }),
+      em.findOne(Tenant, { id: tenant.id }),
+    ]);
+    const draft = kbDraftFromTicket(
+      {
+        subject: ticket.subject,
+        description: ticket.description,
+        agentReplies: replies.map((reply) => reply.body),
+      },
+      {
+        requesterName: requester?.name ?? '',
+        requesterEmail: requester?.email ?? '',
+        organisationName: organisation?.name ?? '',
+      },
+    );
+    const article = await this.kb.createArticle(
+      {
+        categoryId: dto.categoryId,
+        title: draft.title.slice(0, 200),
+        locale: dto.locale ?? 'en',
+        body: draft.body,
+        visibility: dto.visibility ?? KbVisibility.Internal,
+      },
+      { tenantId: tenant.id, ticketId: ticket.id },
+    );
+    return Object.assign(new KbDraftDto(), {
+      articleId: article.id,
+      slug: article.slug,
+      ticketId: ticket.id,
+    });
+  }
+
   /** An internal note: agents only, never shown to the organisation's members. */
   async note(id: string, dto: MessageBodyDto, authorId: string): Promise<TicketMessageDto> {
     return this.write(id, (em, ticket, now) => {
@@ -231,7 +375,10 @@ export class TicketService {
     const tenant = this.tenantContext.tenant;
     const { supportTier } = await this.entitlements.forTenant(tenant.id);
     return this.tenantContext.em.transactional(async (em) => {
-      // Lock both in id order so two opposite merges cannot deadlock.
+      // Not-found answers follow the request (the source first); then both are
+      // locked in id order, so two opposite merges cannot deadlock.
+      await this.load(em, id);
+      await this.load(em, intoId);
       const [first, second] = [id, intoId].sort();
       const a = await this.load(em, first, true);
       const b = await this.load(em, second, true);
@@ -315,6 +462,45 @@ export class TicketService {
       ticket.csatComment = dto.comment ?? null;
       ticket.csatAt = now;
       return TicketDto.from(ticket);
+    });
+  }
+
+  /** Fails with `ticket_not_found` unless the caller may read the ticket (members: their own). */
+  async assertReadable(id: string): Promise<void> {
+    await this.load(this.tenantContext.em, id);
+  }
+
+  /**
+   * Runs `fn` in the ticket's write transaction when the caller may reply to
+   * it (the requester or an agent, the ticket not closed), and records
+   * `label` as an `attachment` entry of its history.
+   */
+  async attach<T>(
+    id: string,
+    actorId: string,
+    label: string,
+    fn: (em: EntityManager, now: Date) => T | Promise<T>,
+  ): Promise<T> {
+    return this.write(id, async (em, ticket, now, events) => {
+      this.assertOpen(ticket);
+      if (ticket.requesterId !== actorId && !this.isAgent()) {
+        throw new SupportException(
+          SupportErrorCode.NotRequester,
+          'Only the requester and support agents may add files to this ticket.',
+        );
+      }
+      const result = await fn(em, now);
+      events.push(
+        Object.assign(new TicketEvent(), {
+          ticketId: id,
+          actorId,
+          field: 'attachment',
+          fromValue: null,
+          toValue: label,
+          at: now,
+        }),
+      );
+      return result;
     });
   }
 
