@@ -156,18 +156,14 @@ export class GatewayEventService implements OnModuleInit {
         row.lastError = null;
       });
     } catch (error) {
-      await em
-        .fork()
-        .nativeUpdate(
-          GatewayEvent,
-          { id: eventId },
-          { lastError: String((error as Error).message ?? error).slice(0, 1000) },
-        );
+      // One statement: the failure and the attempt count land together.
+      const message = error instanceof Error ? error.message : String(error);
       await em
         .getConnection()
-        .execute('update platform.gateway_event set attempts = attempts + 1 where id = ?', [
-          eventId,
-        ]);
+        .execute(
+          'update platform.gateway_event set attempts = attempts + 1, last_error = ? where id = ?',
+          [message.slice(0, 1000), eventId],
+        );
       throw error;
     }
   }
