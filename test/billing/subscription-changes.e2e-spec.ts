@@ -577,6 +577,24 @@ describe('subscription changes', () => {
       expect(await snapshot(buyer)).toEqual(before);
     });
 
+    it('refuses a change while the ended period waits for its renewal job (409, never a 500)', async () => {
+      const buyer = await subscribedBuyer('2031-03-01', STARTER_MONTH, 1);
+      // Billing time past the period end, without running what falls due (as between two cron runs).
+      await t
+        .em()
+        .nativeUpdate(
+          BillingCustomer,
+          { tenantId: buyer.tenantId },
+          { testClockAt: new Date(iso('2031-04-02')) },
+        );
+      const before = await snapshot(buyer);
+      for (const call of [preview, change]) {
+        const res = await call(buyer.headers, { priceId: PRO_MONTH });
+        expect(expectProblem(res, 409, 'subscription_not_changeable').detail).toMatch(/renewing/);
+      }
+      expect(await snapshot(buyer)).toEqual(before);
+    });
+
     it('refuses a change that changes nothing (409 subscription_no_change)', async () => {
       const buyer = await subscribedBuyer('2031-03-01', STARTER_MONTH, 2);
       const before = await snapshot(buyer);

@@ -568,6 +568,14 @@ export class SubscriptionService {
     await this.assertQuantity(em, target, quantity, tenantId);
     const customer = await this.customers.find(em, tenantId);
     const now = this.billingClock.of(customer);
+    if (now >= subscription.currentPeriodEnd) {
+      // The period has ended and its renewal job has not run yet (it runs within a minute).
+      throw new BillingException(
+        BillingErrorCode.SubscriptionNotChangeable,
+        'The subscription is renewing right now; try again in a minute.',
+        { subscriptionStatus: subscription.status },
+      );
+    }
     const change = planChange(
       rateOf(subscription.price, subscription.quantity),
       rateOf(target, quantity),
