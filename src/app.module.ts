@@ -19,6 +19,7 @@ import { loggerParams } from './observability/logging';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { AccessModule } from './access/access.module';
+import { BillingGateGuard } from './access/billing-gate.guard';
 import { PoliciesGuard } from './access/policies.guard';
 import { RedisModule } from './common/redis';
 import { AuthenticationGuard } from './identity/authentication.guard';
@@ -28,6 +29,7 @@ import { BillingModule } from './billing/billing.module';
 import { SupportModule } from './support/support.module';
 import { KnowledgeBaseModule } from './knowledge-base/knowledge-base.module';
 import { JobsModule } from './common/jobs/job-queue';
+import { MetricsModule } from './observability/metrics';
 
 export interface AppModuleOptions {
   orm?: OrmOverrides;
@@ -62,6 +64,7 @@ export class AppModule {
         DatabaseModule.forRoot(options.orm),
         RedisModule,
         JobsModule,
+        MetricsModule,
         AccessModule,
         HealthModule,
         TenancyModule,
@@ -77,6 +80,7 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: AuthenticationGuard },
         { provide: APP_GUARD, useExisting: TenantGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
+        { provide: APP_GUARD, useExisting: BillingGateGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         IdempotencyService,

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126064930_payment_recovery } from './Migration20261126064930_payment_recovery';
 import { Migration20261126050846_support_macros } from './Migration20261126050846_support_macros';
 import { Migration20261126045915_support_queue_breaches } from './Migration20261126045915_support_queue_breaches';
 import { Migration20261126044625_support_queue } from './Migration20261126044625_support_queue';
@@ -26,4 +27,8 @@ export const platformMigrations: MigrationObject[] = [
     class: Migration20261126045915_support_queue_breaches,
   },
   { name: 'Migration20261126050846_support_macros', class: Migration20261126050846_support_macros },
+  {
+    name: 'Migration20261126064930_payment_recovery',
+    class: Migration20261126064930_payment_recovery,
+  },
 ];

@@ -3,6 +3,8 @@ import { DomainException } from '../common/errors/domain.exception';
 export enum AccessErrorCode {
   Forbidden = 'forbidden',
   LastOwner = 'last_owner',
+  /** Payment recovery suspended the organisation's writes until it pays. */
+  PaymentRequired = 'payment_required',
 }
 
 export class AccessException extends DomainException<AccessErrorCode> {
@@ -16,6 +18,8 @@ export class AccessException extends DomainException<AccessErrorCode> {
         return 403;
       case AccessErrorCode.LastOwner:
         return 409;
+      case AccessErrorCode.PaymentRequired:
+        return 402;
     }
   }
 }

@@ -11,6 +11,11 @@ export interface Entitlements {
   supportTier: string;
   /** Feature key → value from the catalog (`api_access: true`, `seats: 25`, …). */
   features: Record<string, boolean | number | string | null>;
+  /**
+   * Payment recovery suspended the organisation (subscription `unpaid`):
+   * its writes answer 402 until it pays; reads and billing stay open.
+   */
+  billingSuspended: boolean;
 }
 
 export abstract class EntitlementSource {

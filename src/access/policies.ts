@@ -24,3 +24,12 @@ export const Can = (action: Action, subject: Subject) =>
 
 /** The route is open to anonymous callers (credentials, if sent, are still checked). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+
+export const OPEN_WHEN_SUSPENDED = 'groundwork:open-when-suspended';
+
+/**
+ * The route stays writable for an organisation that payment recovery has
+ * suspended (the billing portal, so it can pay; signing in and out).
+ */
+export const OpenWhenSuspended = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(OPEN_WHEN_SUSPENDED, true);

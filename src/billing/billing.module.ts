@@ -22,6 +22,11 @@ import { InvoiceService } from './invoices/invoice.service';
 import { PaymentService } from './payments/payment.service';
 import { SimulatedAuthenticationService } from './payments/simulated-authentication.service';
 import { SimulatedPaymentController } from './payments/simulated-payment.controller';
+import { DunningService } from './recovery/dunning.service';
+import { RecoveryMailer } from './recovery/recovery-mailer';
+import { RecoveryMetrics } from './recovery/recovery-metrics';
+import { RecoveryPolicyService } from './recovery/recovery-policy.service';
+import { RecoveryService } from './recovery/recovery.service';
 import { BillingRunService } from './subscriptions/billing-run.service';
 import { SubscriptionController } from './subscriptions/subscription.controller';
 import { SubscriptionService } from './subscriptions/subscription.service';
@@ -72,6 +77,11 @@ export function createPaymentGateway(config: AppConfig): PaymentGateway {
     GatewayEventService,
     SimulatedAuthenticationService,
     AdminBillingService,
+    RecoveryPolicyService,
+    RecoveryMailer,
+    RecoveryMetrics,
+    DunningService,
+    RecoveryService,
     { provide: EntitlementSource, useExisting: EntitlementService },
     { provide: PaymentGateway, inject: [APP_CONFIG], useFactory: createPaymentGateway },
   ],

@@ -27,6 +27,8 @@ import { PaymentMethod } from '../billing/entities/payment-method.entity';
 import { Plan } from '../billing/entities/plan.entity';
 import { Price } from '../billing/entities/price.entity';
 import { Subscription } from '../billing/entities/subscription.entity';
+import { DunningCampaign, DunningStepRun } from '../billing/entities/dunning-campaign.entity';
+import { RecoveryPolicy } from '../billing/entities/recovery-policy.entity';
 import { KbArticle, KbCategory, KbDeflection, KbRevision } from '../knowledge-base/entities';
 import { SupportMacro } from '../support/macros/support-macro.entity';
 import { TicketAttachment } from '../support/attachments/entities/ticket-attachment.entity';
@@ -59,6 +61,9 @@ export const ENTITIES = [
   PaymentAttempt,
   GatewayEvent,
   BillingCounter,
+  RecoveryPolicy,
+  DunningCampaign,
+  DunningStepRun,
   KbCategory,
   KbArticle,
   KbRevision,

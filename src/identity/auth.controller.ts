@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { ClsService } from 'nestjs-cls';
 import { Authenticated, CurrentUser } from '../access/current-user';
-import { Public } from '../access/policies';
+import { OpenWhenSuspended, Public } from '../access/policies';
 import { ApiProblems } from '../common/http/api-problem';
 import { IdempotencyUnsupported } from '../common/http/idempotency.interceptor';
 import { UserPrincipal } from '../common/principal';
@@ -31,6 +31,7 @@ import {
 } from './dtos/auth.dto';
 
 @ApiTags('auth')
+@OpenWhenSuspended()
 @Controller('auth')
 export class AuthController {
   constructor(

@@ -5,7 +5,8 @@ import type { AddressInfo, Socket } from 'node:net';
 /**
  * A small fake of the Stripe API (v1), enough for the `stripe` gateway adapter
  * to be tested through the real SDK: customers, setup intents, payment methods
- * (Stripe's documented test ids), payment intents and refunds, in memory.
+ * (Stripe's documented test ids), payment intents (and their search by
+ * `attempt_id` metadata) and refunds, in memory.
  *
  * It speaks like Stripe: form-encoded bodies, Stripe-shaped JSON errors, a
  * `request-id` header on every response, and v1 idempotency (a key replays
@@ -419,6 +420,7 @@ export class FakeStripeApi {
       case 'POST payment_intents':
         return this.createPaymentIntent(params);
       case 'GET payment_intents/:id':
+        if (id === 'search' && !action) return this.searchPaymentIntents(params);
         return this.paymentIntents.get(id) ?? throwing(missing('payment_intent', id));
       case 'POST refunds':
         return this.createRefund(params);
@@ -649,6 +651,48 @@ export class FakeStripeApi {
     intent.payment_method = null;
     intent.last_payment_error = error;
     throw new ApiError(402, { ...error, payment_intent: intent });
+  }
+
+  /**
+   * `GET /v1/payment_intents/search` for the one query the adapter sends,
+   * `metadata['attempt_id']:'…'` (Stripe's quoting: `\'` and `\\` inside the
+   * value); any other query is refused. Newest first, one page, and no
+   * indexing lag (Stripe's is up to a minute).
+   */
+  private searchPaymentIntents(params: Params): Obj {
+    const query = text(params.query);
+    if (query === undefined) {
+      throw invalid('Missing required param: query.', {
+        code: 'parameter_missing',
+        param: 'query',
+      });
+    }
+    const match = /^metadata\['attempt_id'\]:'((?:[^'\\]|\\.)*)'$/.exec(query);
+    if (!match) {
+      throw invalid(
+        `This fake understands only metadata['attempt_id']:'…' searches, not: ${query}`,
+        { param: 'query' },
+      );
+    }
+    const attemptId = match[1].replace(/\\(.)/g, '$1');
+    const limit = text(params.limit) === undefined ? 10 : Number(text(params.limit));
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw invalid('Invalid integer: limit', {
+        code: 'parameter_invalid_integer',
+        param: 'limit',
+      });
+    }
+    const found = [...this.paymentIntents.values()]
+      .filter((intent) => (intent.metadata as Record<string, string>).attempt_id === attemptId)
+      .reverse()
+      .sort((a, b) => (b.created as number) - (a.created as number));
+    return {
+      object: 'search_result',
+      data: found.slice(0, limit),
+      has_more: found.length > limit,
+      next_page: null,
+      url: '/v1/payment_intents/search',
+    };
   }
 
   private createCharge(intent: Obj, status: 'succeeded' | 'failed'): Obj {

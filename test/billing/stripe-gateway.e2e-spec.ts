@@ -647,6 +647,161 @@ describe('StripeGateway', () => {
     });
   });
 
+  describe('finding the payment made for an attempt', () => {
+    const searchesFor = (attemptId: string) =>
+      api
+        .requestsTo('GET /v1/payment_intents/search')
+        .filter((r) => r.params.query === `metadata['attempt_id']:'${attemptId}'`);
+
+    /** A charge for a fresh attempt: its request, tagged as billing tags it. */
+    const attemptOf = (customerId: string, paymentMethodId: string) => {
+      const attemptId = randomUUID();
+      const request = chargeOf(customerId, paymentMethodId, {
+        metadata: { invoice_id: 'inv_1', tenant_id: 'tenant_1', attempt_id: attemptId },
+      });
+      return { attemptId, request, idempotencyKey: request.idempotencyKey };
+    };
+
+    it('finds the payment by its attempt_id metadata, as retrievePayment reports it', async () => {
+      const g = gateway();
+      const customerId = await newCustomer(g);
+      const card = await g.attachPaymentMethod(customerId, 'pm_card_visa');
+      const { attemptId, request, idempotencyKey } = attemptOf(customerId, card.id);
+      const { paymentId } = await g.charge(request);
+
+      const found = await g.findPaymentForAttempt({ attemptId, idempotencyKey });
+
+      expect(found).toEqual({
+        paymentId,
+        status: 'succeeded',
+        amount: 4900,
+        currency: 'eur',
+        metadata: request.metadata,
+        clientSecret: expect.stringMatching(/_secret_/),
+        error: null,
+      });
+      expect(found).toEqual(await g.retrievePayment(paymentId));
+      const [search] = searchesFor(attemptId);
+      expect(search).toMatchObject({
+        method: 'GET',
+        idempotencyKey: null,
+        stripeVersion: STRIPE_API_VERSION,
+        params: { query: `metadata['attempt_id']:'${attemptId}'`, limit: '100' },
+        status: 200,
+      });
+    });
+
+    it('null when Stripe has no payment for the attempt', async () => {
+      const attemptId = randomUUID();
+
+      const found = await gateway().findPaymentForAttempt({
+        attemptId,
+        idempotencyKey: `invoice:${randomUUID()}:attempt:1`,
+      });
+
+      expect(found).toBeNull();
+      expect(searchesFor(attemptId)).toHaveLength(1);
+    });
+
+    it('finds a declined payment, with its decline', async () => {
+      const g = gateway();
+      const customerId = await newCustomer(g);
+      const { attemptId, request, idempotencyKey } = attemptOf(
+        customerId,
+        'pm_card_chargeDeclinedInsufficientFunds',
+      );
+      const declined = await failureOf(g.charge(request));
+
+      expect(await g.findPaymentForAttempt({ attemptId, idempotencyKey })).toEqual({
+        paymentId: declined.paymentId,
+        status: 'failed',
+        amount: 4900,
+        currency: 'eur',
+        metadata: request.metadata,
+        clientSecret: expect.stringMatching(/_secret_/),
+        error: {
+          category: C.InsufficientFunds,
+          declineCode: 'insufficient_funds',
+          message: 'Your card has insufficient funds.',
+        },
+      });
+    });
+
+    it('of several payments for one attempt, the newest', async () => {
+      const g = gateway();
+      const customerId = await newCustomer(g);
+      const card = await g.attachPaymentMethod(customerId, 'pm_card_visa');
+      const { attemptId, request, idempotencyKey } = attemptOf(customerId, card.id);
+      // The same attempt charged again once its key had expired (after 24 h).
+      const first = await g.charge(request);
+      const second = await g.charge({ ...request, idempotencyKey: `${idempotencyKey}:later` });
+      api.paymentIntents.get(first.paymentId)!.created = 1_767_225_600;
+      api.paymentIntents.get(second.paymentId)!.created = 1_767_225_600 + 86_400;
+
+      const found = await g.findPaymentForAttempt({ attemptId, idempotencyKey });
+
+      expect(found?.paymentId).toBe(second.paymentId);
+    });
+
+    it.each([
+      [{ kind: 'rate_limit' } as const, C.RateLimited, 429],
+      [{ kind: 'server_error' } as const, C.GatewayUnavailable, 500],
+    ])(
+      'a failed search (%j) is a PaymentError like any other call; the next one finds it',
+      async (fault, category, httpStatus) => {
+        const g = gateway();
+        const customerId = await newCustomer(g);
+        const card = await g.attachPaymentMethod(customerId, 'pm_card_visa');
+        const { attemptId, request, idempotencyKey } = attemptOf(customerId, card.id);
+        const { paymentId } = await g.charge(request);
+        api.failNext('GET /v1/payment_intents/search', fault);
+
+        const error = await failureOf(g.findPaymentForAttempt({ attemptId, idempotencyKey }));
+
+        expect(error).toMatchObject({
+          category,
+          httpStatus,
+          retryable: true,
+          gatewayRequestId: expect.stringMatching(/^req_/),
+        });
+        expect(searchesFor(attemptId)).toHaveLength(1);
+        const found = await g.findPaymentForAttempt({ attemptId, idempotencyKey });
+        expect(found?.paymentId).toBe(paymentId);
+      },
+    );
+
+    it.each([
+      ['a quote that would widen the query', "x' OR metadata['tenant_id']:'tenant_1"],
+      ['an empty id', ''],
+      ['a UUID with something after it', `${randomUUID()}'`],
+    ])('refuses %s without asking Stripe', async (_name, attemptId) => {
+      const before = api.requestsTo('GET /v1/payment_intents/search').length;
+
+      const error = await failureOf(
+        gateway().findPaymentForAttempt({ attemptId, idempotencyKey: 'invoice:x:attempt:1' }),
+      );
+
+      expect(error).toMatchObject({
+        category: C.InvalidRequest,
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      expect(api.requestsTo('GET /v1/payment_intents/search')).toHaveLength(before);
+    });
+
+    it('the fake refuses any other search query, as a 400 invalid_request_error', async () => {
+      const response = await fetch(
+        `${api.url}/v1/payment_intents/search?${new URLSearchParams({ query: 'amount:4900' }).toString()}`,
+        { headers: { authorization: `Bearer ${api.secretKey}` } },
+      );
+
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({
+        error: { type: 'invalid_request_error', param: 'query' },
+      });
+    });
+  });
+
   describe('webhooks', () => {
     const payload = JSON.stringify({
       id: 'evt_1QwebhookTest',

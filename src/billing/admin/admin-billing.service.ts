@@ -13,7 +13,7 @@ import { BillingCustomerService } from '../customers/billing-customer.service';
 import { BillingCustomer } from '../entities/billing-customer.entity';
 import { AttemptStatus, PaymentAttempt } from '../entities/payment-attempt.entity';
 import { LIVE_STATUSES, Subscription } from '../entities/subscription.entity';
-import { BillingRunService } from '../subscriptions/billing-run.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { SubscriptionDto } from '../subscriptions/dtos/subscription.dto';
 import {
   AdvanceTestClockDto,
@@ -31,7 +31,7 @@ export class AdminBillingService {
   constructor(
     private readonly em: EntityManager,
     private readonly customers: BillingCustomerService,
-    private readonly billingRun: BillingRunService,
+    private readonly recovery: RecoveryService,
     private readonly billingClock: BillingClock,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
@@ -141,7 +141,8 @@ export class AdminBillingService {
           { current: current.toISOString() },
         );
       }
-      customer.testClockAt = to;
+      // Frozen where it is; the run below moves it event by event up to `to`.
+      customer.testClockAt = current;
       this.audit.recordPlatform(
         {
           tenantId,
@@ -152,7 +153,7 @@ export class AdminBillingService {
       );
       return to;
     });
-    const renewals = await this.billingRun.runTenant(tenantId);
+    const { renewals } = await this.recovery.advanceTenant(tenantId, target);
     return this.clockView(this.em.fork(), tenantId, target, renewals);
   }
 

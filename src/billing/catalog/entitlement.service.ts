@@ -4,7 +4,11 @@ import { Entitlements, EntitlementSource } from '../../access/entitlements';
 import { Clock } from '../../common/clock';
 import { TtlCache } from '../../common/ttl-cache';
 import { Plan } from '../entities/plan.entity';
-import { ENTITLED_STATUSES, Subscription } from '../entities/subscription.entity';
+import {
+  ENTITLED_STATUSES,
+  Subscription,
+  SubscriptionStatus,
+} from '../entities/subscription.entity';
 import { CatalogService } from './catalog.service';
 
 /** Read on every tenant request; a plan change invalidates it in this process at once. */
@@ -39,7 +43,11 @@ export class EntitlementService extends EntitlementSource {
       { populate: ['plan'] },
     );
     const plan = subscription?.plan ?? (await this.catalog.freePlan(em));
-    const value = toEntitlements(plan, subscription?.quantity ?? plan.seatLimit);
+    const value = toEntitlements(
+      plan,
+      subscription?.quantity ?? plan.seatLimit,
+      subscription?.status === SubscriptionStatus.Unpaid,
+    );
     this.cache.set(tenantId, value, now);
     return value;
   }
@@ -55,8 +63,13 @@ export class EntitlementService extends EntitlementSource {
   }
 }
 
-export function toEntitlements(plan: Plan, seats: number | null): Entitlements {
+export function toEntitlements(
+  plan: Plan,
+  seats: number | null,
+  billingSuspended = false,
+): Entitlements {
   return {
+    billingSuspended,
     planCode: plan.code,
     planName: plan.name,
     seatLimit: seats,

@@ -15,7 +15,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Can } from '../../access/policies';
+import { Can, OpenWhenSuspended } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
 import { IdempotencyUnsupported } from '../../common/http/idempotency.interceptor';
 import { TenantScoped } from '../../tenancy/tenant-scoped.decorator';
@@ -24,6 +24,7 @@ import { PaymentMethodService } from './payment-method.service';
 
 @ApiTags('billing')
 @TenantScoped()
+@OpenWhenSuspended()
 @Controller('billing/payment-methods')
 export class PaymentMethodController {
   constructor(private readonly methods: PaymentMethodService) {}

@@ -10,6 +10,7 @@ import { PaymentMethod } from '../entities/payment-method.entity';
 import { LIVE_STATUSES, Subscription } from '../entities/subscription.entity';
 import { viaGateway } from '../payments/payment-errors';
 import { CardDetails, PaymentGateway } from '../payments/payment-gateway';
+import { RecoveryService } from '../recovery/recovery.service';
 import { BillingCustomerService } from './billing-customer.service';
 import { AddPaymentMethodDto, PaymentMethodDto, SetupIntentDto } from './dtos/payment-method.dto';
 
@@ -27,6 +28,7 @@ export class PaymentMethodService {
     private readonly gateway: PaymentGateway,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly recovery: RecoveryService,
   ) {}
 
   async list(): Promise<PaymentMethodDto[]> {
@@ -84,6 +86,7 @@ export class PaymentMethodService {
       );
       return { row: saved, defaultId: locked.defaultPaymentMethodId };
     });
+    if (defaultId === row.id) await this.recovery.collectOpenInvoices(tenantId);
     return PaymentMethodDto.from(row, defaultId);
   }
 
@@ -118,7 +121,7 @@ export class PaymentMethodService {
 
   async makeDefault(id: string): Promise<PaymentMethodDto> {
     const tenantId = this.tenantContext.tenant.id;
-    return this.tenantContext.em.transactional(async (em) => {
+    const dto = await this.tenantContext.em.transactional(async (em) => {
       const row = await this.load(em, id);
       const customer = await em.findOneOrFail(
         BillingCustomer,
@@ -133,6 +136,9 @@ export class PaymentMethodService {
       );
       return PaymentMethodDto.from(row, row.id);
     });
+    // A hard-declined invoice waits for exactly this.
+    await this.recovery.collectOpenInvoices(tenantId);
+    return dto;
   }
 
   /**

@@ -45,6 +45,11 @@ export enum InvoiceLineKind {
 @Entity({ schema: 'platform', tableName: 'invoice' })
 @Index({ name: 'invoice_tenant_id_created_at_idx', properties: ['tenantId', 'createdAt'] })
 @Index({ name: 'invoice_status_idx', properties: ['status'] })
+@Index({
+  name: 'invoice_next_attempt_at_idx',
+  expression:
+    "create index invoice_next_attempt_at_idx on platform.invoice (next_attempt_at) where status = 'open' and next_attempt_at is not null",
+})
 export class Invoice {
   [OptionalProps]?: 'creditApplied' | 'amountPaid' | 'amountRefunded' | 'attemptCount' | 'lines';
 

@@ -19,7 +19,12 @@ export enum AttemptTrigger {
   Change = 'change',
   Renewal = 'renewal',
   PayNow = 'pay_now',
+  /** A scheduled recovery retry. */
   Retry = 'retry',
+  /** A new or updated default card. */
+  PaymentMethodUpdated = 'payment_method_updated',
+  /** Staff asked for an attempt now. */
+  AdminRetry = 'admin_retry',
 }
 
 /** Every charge attempt, kept for support, reconciliation and recovery figures. */

@@ -31,6 +31,10 @@ export class PaymentMethod {
   @Property({ type: 'datetime' })
   createdAt!: Date;
 
+  /** When the card-expiring mail went out (once per card). */
+  @Property({ type: 'datetime', nullable: true })
+  expiryNoticeSentAt?: Date | null;
+
   /** Removed by the customer or detached at the gateway. */
   @Property({ type: 'datetime', nullable: true })
   detachedAt?: Date | null;

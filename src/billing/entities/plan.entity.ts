@@ -1,5 +1,14 @@
-import { Entity, Enum, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  Entity,
+  Enum,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { newId } from '../../common/uuid';
+import { RecoveryPolicy } from './recovery-policy.entity';
 
 export enum SupportTier {
   Community = 'community',
@@ -20,7 +29,7 @@ export type FeatureValue = boolean | number | string | null;
 /** A tier of the catalog (Free, Starter, Pro, Enterprise…). */
 @Entity({ schema: 'platform', tableName: 'plan' })
 export class Plan {
-  [OptionalProps]?: 'status' | 'recommended' | 'trialDays' | 'features';
+  [OptionalProps]?: 'status' | 'recommended' | 'trialDays' | 'features' | 'recoveryPolicy';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -56,6 +65,10 @@ export class Plan {
   /** Feature key → value, for every row of the comparison matrix. */
   @Property({ type: 'json' })
   features: Record<string, FeatureValue> = {};
+
+  /** The payment-recovery policy of this plan's subscriptions; null: the platform default. */
+  @ManyToOne(() => RecoveryPolicy, { nullable: true, deleteRule: 'restrict' })
+  recoveryPolicy?: RecoveryPolicy | null;
 
   @Enum({ items: () => PlanStatus, type: 'text' })
   status: PlanStatus = PlanStatus.Active;

@@ -63,6 +63,7 @@ export class InvoicePaymentService {
           'Add a card first (POST /v1/billing/payment-methods).',
         );
       case 'in_progress':
+      case 'not_due':
         throw new BillingException(
           BillingErrorCode.InvoiceNotPayable,
           'A payment of this invoice is already in progress; check again in a minute.',

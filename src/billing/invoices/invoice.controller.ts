@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Can } from '../../access/policies';
+import { Can, OpenWhenSuspended } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
 import { PageQuery } from '../../common/http/pagination';
 import { TenantScoped } from '../../tenancy/tenant-scoped.decorator';
@@ -10,6 +10,7 @@ import { InvoiceService } from './invoice.service';
 
 @ApiTags('billing')
 @TenantScoped()
+@OpenWhenSuspended()
 @Controller('billing/invoices')
 export class InvoiceController {
   constructor(

@@ -4,6 +4,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { narrow } from '../../access/accessible-by';
 import { Clock } from '../../common/clock';
+import { DunningService } from '../recovery/dunning.service';
 import { PageQuery, toPage } from '../../common/http/pagination';
 import { RequestStore } from '../../common/request-store';
 import { TenantContext } from '../../tenancy/tenant-context';
@@ -57,6 +58,7 @@ export class InvoiceService {
     private readonly tenantContext: TenantContext,
     private readonly cls: ClsService<RequestStore>,
     private readonly clock: Clock,
+    private readonly dunning: DunningService,
   ) {}
 
   /**
@@ -136,6 +138,7 @@ export class InvoiceService {
     invoice.voidedAt = at;
     invoice.nextAttemptAt = null;
     invoice.updatedAt = this.clock.now();
+    await this.dunning.onVoided(tx, invoice, at);
     if (invoice.creditApplied > 0) {
       const customer = await tx.findOneOrFail(
         BillingCustomer,

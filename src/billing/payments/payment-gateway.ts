@@ -187,6 +187,26 @@ export abstract class PaymentGateway {
   /** The current state of a payment, for reconciliation after an unknown outcome or SCA. */
   abstract retrievePayment(paymentId: string): Promise<PaymentLookup>;
 
+  /**
+   * The payment the gateway made for one of our charge attempts (found by the
+   * `attempt_id` every charge carries in its metadata), or null when it has
+   * none. For settling an attempt whose outcome was lost when we hold no
+   * payment id and the idempotency key can no longer be replayed (Stripe keeps
+   * keys 24 h). When several payments match, the newest.
+   *
+   * A null is "none found yet", not "never charged": a gateway may index
+   * payments for search after a delay (Stripe: about a minute, longer during
+   * an outage), so a caller must not settle a recent attempt as unpaid on a
+   * null.
+   *
+   * `attemptId` must be a UUID (a PaymentError of category invalid_request
+   * otherwise: it is written into a search query).
+   */
+  abstract findPaymentForAttempt(input: {
+    attemptId: string;
+    idempotencyKey: string;
+  }): Promise<PaymentLookup | null>;
+
   abstract refund(input: {
     paymentId: string;
     amount?: number;
@@ -198,6 +218,21 @@ export abstract class PaymentGateway {
    * throws WebhookSignatureError when it does not verify.
    */
   abstract parseWebhook(rawBody: Buffer, signature: string | undefined): ParsedGatewayEvent;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Refuses an attempt id that is not a UUID before it reaches a gateway: the id
+ * is written into a search query, and a UUID needs no quoting there.
+ */
+export function assertAttemptId(attemptId: string): void {
+  if (!UUID.test(attemptId)) {
+    throw new PaymentError({
+      category: PaymentErrorCategory.InvalidRequest,
+      message: `A payment attempt id is a UUID; refusing to look up ${JSON.stringify(attemptId.slice(0, 64))}`,
+    });
+  }
 }
 
 export class WebhookSignatureError extends Error {

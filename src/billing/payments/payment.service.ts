@@ -4,16 +4,21 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../../common/clock';
 import { BillingClock } from '../billing-clock';
+import { EntitlementService } from '../catalog/entitlement.service';
 import { BillingCustomer } from '../entities/billing-customer.entity';
 import { Invoice, InvoiceStatus } from '../entities/invoice.entity';
 import { AttemptStatus, AttemptTrigger, PaymentAttempt } from '../entities/payment-attempt.entity';
 import { PaymentMethod } from '../entities/payment-method.entity';
 import { Subscription, SubscriptionStatus } from '../entities/subscription.entity';
+import { DunningService } from '../recovery/dunning.service';
+import { RecoveryMetrics } from '../recovery/recovery-metrics';
+import { classifyFailure, FailureClass } from '../recovery/recovery-policy';
 import {
   ChargeResult,
   PaymentError,
   PaymentErrorCategory,
   PaymentGateway,
+  PaymentLookup,
 } from './payment-gateway';
 
 export type CollectOutcome =
@@ -31,7 +36,9 @@ export type CollectOutcome =
   | { status: 'nothing_due'; invoiceId: string }
   | { status: 'no_payment_method'; invoiceId: string }
   /** Another attempt on this invoice has not finished. */
-  | { status: 'in_progress'; invoiceId: string };
+  | { status: 'in_progress'; invoiceId: string }
+  /** A scheduled retry whose slot is not due (or was taken by another run). */
+  | { status: 'not_due'; invoiceId: string };
 
 interface PreparedAttempt {
   attempt: PaymentAttempt;
@@ -41,6 +48,36 @@ interface PreparedAttempt {
   invoiceNumber: string | null | undefined;
   /** Re-sending an earlier attempt whose outcome is not known. */
   reconciling: boolean;
+}
+
+const SETTLED = [AttemptStatus.Succeeded, AttemptStatus.Failed, AttemptStatus.RequiresAction];
+
+/** The outcome an already settled attempt stands for. */
+function settledOutcome(attempt: PaymentAttempt): CollectOutcome {
+  const invoiceId = attempt.invoice.id;
+  switch (attempt.status) {
+    case AttemptStatus.Succeeded:
+      return { status: 'paid', invoiceId, attemptId: attempt.id };
+    case AttemptStatus.RequiresAction:
+      return {
+        status: 'requires_action',
+        invoiceId,
+        attemptId: attempt.id,
+        paymentId: attempt.gatewayPaymentId ?? '',
+        clientSecret: null,
+      };
+    default:
+      return {
+        status: 'failed',
+        invoiceId,
+        attemptId: attempt.id,
+        error: new PaymentError({
+          category: (attempt.category as PaymentErrorCategory) ?? PaymentErrorCategory.CardDeclined,
+          declineCode: attempt.declineCode,
+          message: attempt.message ?? 'The payment failed.',
+        }),
+      };
+  }
 }
 
 /** A pending attempt older than this is presumed dead (its worker crashed) and left to reconciliation. */
@@ -67,14 +104,23 @@ export class PaymentService {
     private readonly gateway: PaymentGateway,
     private readonly clock: Clock,
     private readonly billingClock: BillingClock,
+    private readonly dunning: DunningService,
+    private readonly metrics: RecoveryMetrics,
+    private readonly entitlements: EntitlementService,
   ) {}
 
+  /**
+   * One attempt at an open invoice. `scheduled`: a recovery retry, made only
+   * if the invoice's next attempt is due by the tenant's billing time; the
+   * slot is taken in the same transaction as the attempt is written, so a
+   * retry job run twice makes one attempt.
+   */
   async collect(
     invoiceId: string,
     trigger: AttemptTrigger,
-    options: { paymentMethodId?: string } = {},
+    options: { paymentMethodId?: string; scheduled?: boolean } = {},
   ): Promise<CollectOutcome> {
-    const prepared = await this.prepare(invoiceId, trigger, options.paymentMethodId);
+    const prepared = await this.prepare(invoiceId, trigger, options);
     if ('status' in prepared) return prepared;
     const outcome = await this.send(invoiceId, prepared);
     if (prepared.reconciling && outcome.status === 'failed') {
@@ -143,7 +189,7 @@ export class PaymentService {
   private async prepare(
     invoiceId: string,
     trigger: AttemptTrigger,
-    paymentMethodId: string | undefined,
+    options: { paymentMethodId?: string; scheduled?: boolean },
   ): Promise<CollectOutcome | PreparedAttempt> {
     return this.em.fork().transactional(async (em) => {
       const invoice = await em.findOneOrFail(
@@ -153,6 +199,12 @@ export class PaymentService {
       );
       if (invoice.status !== InvoiceStatus.Open || invoice.amountDue <= 0) {
         return { status: 'nothing_due' as const, invoiceId };
+      }
+      if (options.scheduled) {
+        const billingNow = await this.billingClock.nowFor(em, invoice.tenantId);
+        if (!invoice.nextAttemptAt || invoice.nextAttemptAt > billingNow) {
+          return { status: 'not_due' as const, invoiceId };
+        }
       }
       const now = this.clock.now();
       const running = await em.count(PaymentAttempt, {
@@ -205,7 +257,7 @@ export class PaymentService {
           reconciling: true,
         };
       }
-      const methodId = paymentMethodId ?? customer.defaultPaymentMethodId;
+      const methodId = options.paymentMethodId ?? customer.defaultPaymentMethodId;
       const method = methodId
         ? await em.findOne(PaymentMethod, {
             id: methodId,
@@ -215,6 +267,8 @@ export class PaymentService {
         : null;
       if (!method) return { status: 'no_payment_method' as const, invoiceId };
       invoice.attemptCount += 1;
+      // This attempt takes the planned slot; its outcome plans the next one.
+      invoice.nextAttemptAt = null;
       invoice.updatedAt = now;
       const attempt = em.create(PaymentAttempt, {
         tenantId: invoice.tenantId,
@@ -245,6 +299,7 @@ export class PaymentService {
     failure: PaymentError | undefined,
   ): Promise<CollectOutcome> {
     let attempt!: PaymentAttempt;
+    let tenantId!: string;
     const outcome = await this.em.fork().transactional(async (em) => {
       attempt = await em.findOneOrFail(
         PaymentAttempt,
@@ -256,100 +311,214 @@ export class PaymentService {
         { id: attempt.invoice.id },
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
-      const now = this.clock.now();
-      attempt.completedAt = now;
-      if (result) {
-        attempt.gatewayPaymentId = result.paymentId;
-        attempt.gatewayRequestId = result.gatewayRequestId;
-        if (result.status === 'succeeded') {
-          attempt.status = AttemptStatus.Succeeded;
-          // A renewal is charged the moment its period starts (a test clock may have jumped past it).
-          await this.markPaid(
-            em,
-            invoice,
-            attempt.amount,
-            attempt.trigger === AttemptTrigger.Renewal ? invoice.createdAt : undefined,
-          );
-          return { status: 'paid' as const, invoiceId: invoice.id, attemptId };
-        }
-        if (result.status === 'requires_action') {
-          attempt.status = AttemptStatus.RequiresAction;
-          attempt.category = PaymentErrorCategory.AuthenticationRequired;
-          return {
-            status: 'requires_action' as const,
-            invoiceId: invoice.id,
-            attemptId,
-            paymentId: result.paymentId,
-            clientSecret: result.clientSecret,
-          };
-        }
-        // `processing`: the money is on its way; the webhook settles it.
-        attempt.status = AttemptStatus.Unknown;
-        return {
-          status: 'unknown' as const,
-          invoiceId: invoice.id,
-          attemptId,
-          error: new PaymentError({
-            category: PaymentErrorCategory.ProcessingError,
-            message: 'The payment is processing; its webhook will settle it.',
-          }),
-        };
+      tenantId = invoice.tenantId;
+      if (SETTLED.includes(attempt.status)) {
+        // Settled meanwhile (a webhook, or a concurrent reconciliation): that answer stands.
+        return settledOutcome(attempt);
       }
-      const error = failure!;
-      attempt.category = error.category;
-      attempt.declineCode = error.declineCode;
-      attempt.retryable = error.retryable;
-      attempt.message = error.message.slice(0, 500);
-      attempt.gatewayPaymentId = error.paymentId;
-      attempt.gatewayRequestId = error.gatewayRequestId;
-      if (error.outcomeUnknown) {
-        attempt.status = AttemptStatus.Unknown;
-        return { status: 'unknown' as const, invoiceId: invoice.id, attemptId, error };
-      }
-      if (error.category === PaymentErrorCategory.AuthenticationRequired && error.paymentId) {
-        attempt.status = AttemptStatus.RequiresAction;
-        return {
-          status: 'requires_action' as const,
-          invoiceId: invoice.id,
-          attemptId,
-          paymentId: error.paymentId,
-          clientSecret: null,
-        };
-      }
-      attempt.status = AttemptStatus.Failed;
-      return { status: 'failed' as const, invoiceId: invoice.id, attemptId, error };
+      return this.apply(em, attempt, invoice, result, failure);
     });
+    this.metrics.attempt(attempt.status, attempt.category);
     this.logAttempt(attempt, outcome);
+    if (outcome.status === 'paid') this.entitlements.invalidate(tenantId);
     return outcome;
   }
 
   /**
-   * The invoice is paid (by a charge, a webhook, or credit): settle it and
-   * bring its subscription back to active. Idempotent; a paid invoice stays paid.
+   * Writes what the gateway answered onto the attempt, and moves the invoice
+   * (locked by the caller), its subscription and its recovery campaign on.
+   */
+  private async apply(
+    em: EntityManager,
+    attempt: PaymentAttempt,
+    invoice: Invoice,
+    result: ChargeResult | undefined,
+    failure: PaymentError | undefined,
+  ): Promise<CollectOutcome> {
+    const now = this.clock.now();
+    const attemptId = attempt.id;
+    attempt.completedAt = now;
+    if (result) {
+      attempt.gatewayPaymentId = result.paymentId;
+      attempt.gatewayRequestId = result.gatewayRequestId ?? attempt.gatewayRequestId;
+      if (result.status === 'succeeded') {
+        attempt.status = AttemptStatus.Succeeded;
+        attempt.category = null;
+        attempt.declineCode = null;
+        attempt.retryable = null;
+        attempt.message = null;
+        // A renewal is charged the moment its period starts (a test clock may have jumped past it).
+        await this.markPaid(
+          em,
+          invoice,
+          attempt.amount,
+          attempt.trigger === AttemptTrigger.Renewal ? invoice.createdAt : undefined,
+        );
+        return { status: 'paid' as const, invoiceId: invoice.id, attemptId };
+      }
+      if (result.status === 'requires_action') {
+        attempt.status = AttemptStatus.RequiresAction;
+        attempt.category = PaymentErrorCategory.AuthenticationRequired;
+        await this.dunning.onFailure(em, invoice, {
+          failureClass: FailureClass.NeedsAuthentication,
+          category: PaymentErrorCategory.AuthenticationRequired,
+        });
+        return {
+          status: 'requires_action' as const,
+          invoiceId: invoice.id,
+          attemptId,
+          paymentId: result.paymentId,
+          clientSecret: result.clientSecret,
+        };
+      }
+      // `processing`: the money is on its way; the webhook (or the reconciler) settles it.
+      attempt.status = AttemptStatus.Unknown;
+      return {
+        status: 'unknown' as const,
+        invoiceId: invoice.id,
+        attemptId,
+        error: new PaymentError({
+          category: PaymentErrorCategory.ProcessingError,
+          message: 'The payment is processing; its webhook will settle it.',
+        }),
+      };
+    }
+    const error = failure!;
+    attempt.category = error.category;
+    attempt.declineCode = error.declineCode;
+    attempt.retryable = error.retryable;
+    attempt.message = error.message.slice(0, 500);
+    attempt.gatewayPaymentId = error.paymentId ?? attempt.gatewayPaymentId;
+    attempt.gatewayRequestId = error.gatewayRequestId ?? attempt.gatewayRequestId;
+    if (error.outcomeUnknown) {
+      attempt.status = AttemptStatus.Unknown;
+      return { status: 'unknown' as const, invoiceId: invoice.id, attemptId, error };
+    }
+    const failureClass = classifyFailure(error);
+    if (error.category === PaymentErrorCategory.AuthenticationRequired && error.paymentId) {
+      attempt.status = AttemptStatus.RequiresAction;
+      await this.dunning.onFailure(em, invoice, {
+        failureClass,
+        category: error.category,
+        declineCode: error.declineCode,
+        message: error.message,
+      });
+      return {
+        status: 'requires_action' as const,
+        invoiceId: invoice.id,
+        attemptId,
+        paymentId: error.paymentId,
+        clientSecret: null,
+      };
+    }
+    attempt.status = AttemptStatus.Failed;
+    await this.dunning.onFailure(em, invoice, {
+      failureClass,
+      category: error.category,
+      declineCode: error.declineCode,
+      // The issuer's words reach the customer; our own failures do not.
+      message: failureClass === FailureClass.Transient ? null : error.message,
+    });
+    return { status: 'failed' as const, invoiceId: invoice.id, attemptId, error };
+  }
+
+  /**
+   * Settles an attempt whose outcome was lost (a dropped connection, a 5xx, a
+   * worker that died mid-call): the gateway is asked what became of it — by
+   * payment id when we have one, by re-sending under the same idempotency key
+   * while the gateway still remembers it (which answers with the first result
+   * and can never charge twice), and past that window by searching for the
+   * payment tagged with the attempt. Returns the attempt's outcome, or null
+   * when it is still not settled (the payment is processing) or not ours to settle.
+   */
+  async settle(attemptId: string): Promise<CollectOutcome | null> {
+    const em = this.em.fork();
+    const attempt = await em.findOne(PaymentAttempt, { id: attemptId }, { populate: ['invoice'] });
+    if (!attempt) return null;
+    const now = this.clock.now();
+    const stale =
+      attempt.status === AttemptStatus.Pending &&
+      attempt.createdAt.getTime() <= now.getTime() - ATTEMPT_LEASE_MS;
+    if (attempt.status !== AttemptStatus.Unknown && !stale) return null;
+
+    const keyAlive = now.getTime() - attempt.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS;
+    if (!attempt.gatewayPaymentId && keyAlive) {
+      // The same request again: the gateway replays what it did, or does it now, once.
+      const prepared = await this.prepareResend(em, attempt);
+      return prepared ? this.send(attempt.invoice.id, prepared) : null;
+    }
+    let lookup: PaymentLookup | null;
+    try {
+      lookup = attempt.gatewayPaymentId
+        ? await this.gateway.retrievePayment(attempt.gatewayPaymentId)
+        : await this.gateway.findPaymentForAttempt({
+            attemptId: attempt.id,
+            idempotencyKey: attempt.idempotencyKey,
+          });
+    } catch (error) {
+      this.logger.warn({ err: error, attemptId }, 'reconciliation lookup failed; will try again');
+      return null;
+    }
+    if (lookup?.status === 'processing') return null;
+    if (lookup && lookup.amount !== attempt.amount) {
+      this.logger.error(
+        { attemptId, paymentId: lookup.paymentId, expected: attempt.amount, found: lookup.amount },
+        'the gateway payment for this attempt has another amount; left for staff',
+      );
+      return null;
+    }
+    const { result, failure } = lookupToOutcome(lookup);
+    return this.record(attempt.id, result, failure);
+  }
+
+  /** The request an unsettled attempt made, ready to be sent again under its own key. */
+  private async prepareResend(
+    em: EntityManager,
+    attempt: PaymentAttempt,
+  ): Promise<PreparedAttempt | null> {
+    const [invoice, customer, method] = await Promise.all([
+      em.findOneOrFail(Invoice, { id: attempt.invoice.id }),
+      em.findOne(BillingCustomer, { tenantId: attempt.tenantId }),
+      attempt.paymentMethodId ? em.findOne(PaymentMethod, { id: attempt.paymentMethodId }) : null,
+    ]);
+    if (!customer || !method) return null;
+    return {
+      attempt,
+      customerGatewayId: customer.gatewayId,
+      methodGatewayId: method.gatewayId,
+      invoiceTenantId: invoice.tenantId,
+      invoiceNumber: invoice.number,
+      reconciling: true,
+    };
+  }
+
+  /**
+   * The invoice is paid (by a charge, a webhook, or credit): settle it, end its
+   * recovery campaign, and bring its subscription back. Idempotent; a paid
+   * invoice stays paid. The caller holds the invoice's row lock.
    */
   async markPaid(em: EntityManager, invoice: Invoice, amount: number, at?: Date): Promise<boolean> {
     if (invoice.status === InvoiceStatus.Paid) return false;
-    const now = at ?? (await this.billingClock.nowFor(em, invoice.tenantId));
+    const billingNow = await this.billingClock.nowFor(em, invoice.tenantId);
+    const now = at ?? billingNow;
     invoice.status = InvoiceStatus.Paid;
     invoice.amountPaid = amount;
     invoice.paidAt = now;
     invoice.nextAttemptAt = null;
     invoice.updatedAt = this.clock.now();
+    await this.dunning.onPaid(em, invoice, billingNow);
     if (invoice.subscription) {
       const subscription = await em.findOneOrFail(
         Subscription,
         { id: invoice.subscription.id },
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
-      if (
-        [
-          SubscriptionStatus.Incomplete,
-          SubscriptionStatus.PastDue,
-          SubscriptionStatus.Unpaid,
-        ].includes(subscription.status)
-      ) {
+      if (subscription.status === SubscriptionStatus.Incomplete) {
         subscription.status = SubscriptionStatus.Active;
         subscription.updatedAt = this.clock.now();
+      } else {
+        // Active again, unless another invoice of the subscription is still being recovered.
+        await this.dunning.settleSubscription(em, subscription);
       }
     }
     return true;
@@ -377,4 +546,41 @@ export class PaymentService {
     if (outcome.status === 'paid') this.logger.log(line, 'payment attempt succeeded');
     else this.logger.warn(line, `payment attempt ${outcome.status}`);
   }
+}
+
+/** What a gateway lookup says an attempt did, in the terms `record` takes. */
+export function lookupToOutcome(lookup: PaymentLookup | null): {
+  result?: ChargeResult;
+  failure?: PaymentError;
+} {
+  if (!lookup) {
+    // Past the idempotency window the search is authoritative: the request never reached the gateway.
+    return {
+      failure: new PaymentError({
+        category: PaymentErrorCategory.GatewayUnavailable,
+        message: 'The gateway has no payment for this attempt; it never reached it.',
+        retryable: true,
+      }),
+    };
+  }
+  if (lookup.status === 'succeeded' || lookup.status === 'requires_action') {
+    return {
+      result: {
+        paymentId: lookup.paymentId,
+        status: lookup.status,
+        amount: lookup.amount,
+        currency: lookup.currency,
+        clientSecret: lookup.status === 'requires_action' ? lookup.clientSecret : null,
+        gatewayRequestId: null,
+      },
+    };
+  }
+  return {
+    failure: new PaymentError({
+      category: lookup.error?.category ?? PaymentErrorCategory.CardDeclined,
+      declineCode: lookup.error?.declineCode ?? null,
+      message: lookup.error?.message ?? `The payment ended ${lookup.status}.`,
+      paymentId: lookup.paymentId,
+    }),
+  };
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsBoolean } from 'class-validator';
-import { Can } from '../../access/policies';
+import { Can, OpenWhenSuspended } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
 import { TenantScoped } from '../../tenancy/tenant-scoped.decorator';
 import { SimulatedAuthenticationService } from './simulated-authentication.service';
@@ -29,6 +29,7 @@ export class SimulatedAuthenticationResultDto {
  */
 @ApiTags('billing')
 @TenantScoped()
+@OpenWhenSuspended()
 @Controller('billing/simulated/payments')
 export class SimulatedPaymentController {
   constructor(private readonly simulation: SimulatedAuthenticationService) {}

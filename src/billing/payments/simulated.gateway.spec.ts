@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Stripe from 'stripe';
 import { categoryOfDecline } from './decline-codes';
 import {
@@ -6,7 +7,13 @@ import {
   PaymentErrorCategory as C,
   WebhookSignatureError,
 } from './payment-gateway';
-import { SimulatedFault, SimulatedGateway, TEST_CARDS } from './simulated.gateway';
+import {
+  mulberry32,
+  SIMULATED_FAULTS,
+  SimulatedFault,
+  SimulatedGateway,
+  TEST_CARDS,
+} from './simulated.gateway';
 
 const SECRET = 'whsec_simulated_gateway_spec';
 
@@ -438,6 +445,282 @@ describe('SimulatedGateway', () => {
       // The attempt happened: the retry replays the decline.
       const retry = await paymentErrorOf(gateway.charge(request));
       expect(retry.category).toBe(C.CardDeclined);
+    });
+  });
+
+  describe('findPaymentForAttempt', () => {
+    /** A charge request for a fresh attempt, tagged as billing tags it. */
+    async function attemptWith(card: string): Promise<ChargeRequest & { attemptId: string }> {
+      const request = await customerWith(card);
+      const attemptId = randomUUID();
+      return { ...request, attemptId, metadata: { ...request.metadata, attempt_id: attemptId } };
+    }
+
+    it('finds the payment made under the attempt, as retrievePayment reports it', async () => {
+      const request = await attemptWith('pm_card_visa');
+      const { paymentId } = await gateway.charge(request);
+      const found = await gateway.findPaymentForAttempt(request);
+      expect(found).toEqual({
+        paymentId,
+        status: 'succeeded',
+        amount: 4_900,
+        currency: 'usd',
+        metadata: request.metadata,
+        clientSecret: null,
+        error: null,
+      });
+      expect(found).toEqual(await gateway.retrievePayment(paymentId));
+    });
+
+    it('finds it by its attempt_id when the key is not known (expired there)', async () => {
+      const request = await attemptWith('pm_card_visa');
+      const { paymentId } = await gateway.charge(request);
+      const found = await gateway.findPaymentForAttempt({
+        attemptId: request.attemptId,
+        idempotencyKey: 'invoice:elsewhere:attempt:9',
+      });
+      expect(found?.paymentId).toBe(paymentId);
+    });
+
+    it('of two payments carrying the attempt_id, the newest', async () => {
+      const request = await attemptWith('pm_card_visa');
+      await gateway.charge(request);
+      const later = await gateway.charge({ ...request, idempotencyKey: 'later' });
+      const found = await gateway.findPaymentForAttempt({
+        attemptId: request.attemptId,
+        idempotencyKey: 'never-used',
+      });
+      expect(found?.paymentId).toBe(later.paymentId);
+    });
+
+    it('null when the gateway has no payment for the attempt', async () => {
+      await gateway.charge(await attemptWith('pm_card_visa'));
+      await expect(
+        gateway.findPaymentForAttempt({ attemptId: randomUUID(), idempotencyKey: 'unknown' }),
+      ).resolves.toBeNull();
+    });
+
+    it('finds a declined payment, with its decline', async () => {
+      const request = await attemptWith('pm_card_chargeDeclinedInsufficientFunds');
+      const declined = await paymentErrorOf(gateway.charge(request));
+      await expect(gateway.findPaymentForAttempt(request)).resolves.toEqual({
+        paymentId: declined.paymentId,
+        status: 'requires_payment_method',
+        amount: 4_900,
+        currency: 'usd',
+        metadata: request.metadata,
+        clientSecret: expect.stringMatching(/_secret_/),
+        error: {
+          category: C.InsufficientFunds,
+          declineCode: 'insufficient_funds',
+          message: 'Your card has insufficient funds.',
+        },
+      });
+    });
+
+    it('finds the charge a timeout_after_charge hid', async () => {
+      const request = await attemptWith('pm_card_visa');
+      gateway.injectFault('timeout_after_charge');
+      await paymentErrorOf(gateway.charge(request));
+      await expect(gateway.findPaymentForAttempt(request)).resolves.toMatchObject({
+        paymentId: gateway.paymentForKey(request.idempotencyKey),
+        status: 'succeeded',
+      });
+    });
+
+    it('meets injected faults like any other call, then answers', async () => {
+      const request = await attemptWith('pm_card_visa');
+      const { paymentId } = await gateway.charge(request);
+      gateway.injectFault('unavailable');
+      const error = await paymentErrorOf(gateway.findPaymentForAttempt(request));
+      expect(error).toMatchObject({
+        category: C.GatewayUnavailable,
+        retryable: true,
+        httpStatus: 500,
+      });
+      expect(gateway.faultsInjected.unavailable).toBe(1);
+      await expect(gateway.findPaymentForAttempt(request)).resolves.toMatchObject({ paymentId });
+    });
+
+    it.each([["x' OR metadata['tenant_id']:'t"], [''], [`${randomUUID()} `]])(
+      'refuses the attempt id %j before any fault applies',
+      async (attemptId) => {
+        gateway.injectFault('rate_limited');
+        const error = await paymentErrorOf(
+          gateway.findPaymentForAttempt({ attemptId, idempotencyKey: 'k' }),
+        );
+        expect(error).toMatchObject({ category: C.InvalidRequest, retryable: false });
+        // The injected fault is still there for the next call.
+        expect((await paymentErrorOf(gateway.createCustomer())).category).toBe(C.RateLimited);
+      },
+    );
+  });
+
+  describe('fault rate', () => {
+    /** What each of `calls` customer creations met: a fault kind, or 'ok'. */
+    async function outcomes(g: SimulatedGateway, calls: number): Promise<string[]> {
+      const seen: string[] = [];
+      for (let i = 0; i < calls; i++) {
+        const outcome = await g.createCustomer().then(
+          () => 'ok',
+          (error: unknown) => (error as PaymentError).category,
+        );
+        seen.push(outcome);
+      }
+      return seen;
+    }
+
+    const total = (counts: Readonly<Record<SimulatedFault, number>>) =>
+      Object.values(counts).reduce((sum, n) => sum + n, 0);
+
+    it('mulberry32 is reproducible, and spreads over [0, 1)', () => {
+      const a = mulberry32(42);
+      const b = mulberry32(42);
+      const draws = Array.from({ length: 10_000 }, () => a());
+      expect(Array.from({ length: 10_000 }, () => b())).toEqual(draws);
+      expect(Math.min(...draws)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...draws)).toBeLessThan(1);
+      const mean = draws.reduce((sum, x) => sum + x, 0) / draws.length;
+      expect(mean).toBeCloseTo(0.5, 1);
+      expect(mulberry32(43)()).not.toBe(mulberry32(42)());
+    });
+
+    it('rate 0 never faults', async () => {
+      gateway.setFaultRate({ rate: 0, seed: 7 });
+      expect(new Set(await outcomes(gateway, 200))).toEqual(new Set(['ok']));
+      const request = await customerWith('pm_card_visa');
+      await expect(gateway.charge(request)).resolves.toMatchObject({ status: 'succeeded' });
+      expect(total(gateway.faultsInjected)).toBe(0);
+    });
+
+    it('rate 1 faults every call, charges included, with every kind by default', async () => {
+      const request = await customerWith('pm_card_visa');
+      gateway.setFaultRate({ rate: 1, seed: 7 });
+      const seen = await outcomes(gateway, 300);
+      expect(seen).not.toContain('ok');
+      for (let i = 0; i < 20; i++) await paymentErrorOf(gateway.charge(request));
+      const counts = gateway.faultsInjected;
+      expect(total(counts)).toBe(320);
+      for (const fault of SIMULATED_FAULTS) expect(counts[fault]).toBeGreaterThan(0);
+    });
+
+    it('draws only from the faults given', async () => {
+      gateway.setFaultRate({ rate: 1, faults: ['rate_limited', 'refused'], seed: 3 });
+      await outcomes(gateway, 100);
+      const counts = gateway.faultsInjected;
+      expect(counts.rate_limited + counts.refused).toBe(100);
+      expect(counts.rate_limited).toBeGreaterThan(0);
+      expect(counts.refused).toBeGreaterThan(0);
+    });
+
+    it('fails about `rate` of the calls', async () => {
+      gateway.setFaultRate({ rate: 0.3, seed: 11 });
+      const failed = (await outcomes(gateway, 2_000)).filter((o) => o !== 'ok').length;
+      expect(failed / 2_000).toBeGreaterThan(0.25);
+      expect(failed / 2_000).toBeLessThan(0.35);
+    });
+
+    it('the same seed fails the same calls with the same faults; another seed does not', async () => {
+      const run = async (seed: number) => {
+        const g = new SimulatedGateway(SECRET);
+        g.setFaultRate({ rate: 0.5, seed });
+        return { seen: await outcomes(g, 100), counts: g.faultsInjected };
+      };
+      const first = await run(2026);
+      const again = await run(2026);
+      expect(again).toEqual(first);
+      expect(first.seen).toContain('ok');
+      expect(first.seen.some((o) => o !== 'ok')).toBe(true);
+      expect((await run(2027)).seen).not.toEqual(first.seen);
+    });
+
+    it('injected faults come first, and do not shift the seeded sequence', async () => {
+      const plain = new SimulatedGateway(SECRET);
+      plain.setFaultRate({ rate: 0.5, faults: ['rate_limited'], seed: 5 });
+      const expected = await outcomes(plain, 30);
+
+      gateway.setFaultRate({ rate: 0.5, faults: ['rate_limited'], seed: 5 });
+      gateway.injectFault('refused', 3);
+      const seen = await outcomes(gateway, 30);
+
+      expect(seen.slice(0, 3)).toEqual(Array(3).fill(C.GatewayUnavailable));
+      expect(seen.slice(3)).toEqual(expected.slice(3));
+      expect(gateway.faultsInjected.refused).toBe(3);
+    });
+
+    it('null turns it off; so does clearFaults', async () => {
+      gateway.setFaultRate({ rate: 1 });
+      gateway.setFaultRate(null);
+      expect(new Set(await outcomes(gateway, 20))).toEqual(new Set(['ok']));
+      gateway.setFaultRate({ rate: 1 });
+      gateway.clearFaults();
+      expect(new Set(await outcomes(gateway, 20))).toEqual(new Set(['ok']));
+    });
+
+    it.each([
+      [{ rate: -0.1 }],
+      [{ rate: 1.5 }],
+      [{ rate: Number.NaN }],
+      [{ rate: 0.5, faults: [] }],
+      [{ rate: 0.5, faults: ['meteor' as SimulatedFault] }],
+      [{ rate: 0.5, seed: 1.5 }],
+    ])('refuses %j', (options) => {
+      expect(() => gateway.setFaultRate(options)).toThrow(RangeError);
+    });
+
+    it('timeout_after_charge under a rate: retried under the same key, charged exactly once', async () => {
+      const request = await customerWith('pm_card_visa');
+      // Seed 2 times out the first four charges.
+      gateway.setFaultRate({ rate: 0.8, faults: ['timeout_after_charge'], seed: 2 });
+      let result;
+      for (let tries = 0; !result && tries < 100; tries++) {
+        result = await gateway.charge(request).catch((error: unknown) => {
+          expect(error).toMatchObject({ outcomeUnknown: true, retryable: true });
+          return undefined;
+        });
+      }
+      expect(result?.status).toBe('succeeded');
+      expect(gateway.faultsInjected.timeout_after_charge).toBe(4);
+      expect(gateway.chargeLog.length).toBe(gateway.faultsInjected.timeout_after_charge + 1);
+      expect(result?.paymentId).toBe(gateway.paymentForKey(request.idempotencyKey));
+      expect(paymentsMade()).toBe(1);
+      expect(gateway.succeededPaymentsByInvoice()).toEqual(
+        new Map([[request.metadata.invoice_id, 1]]),
+      );
+    });
+
+    it('every fault kind at a rate, many invoices each retried under its key: each paid once', async () => {
+      const requests = [];
+      for (let i = 0; i < 25; i++) requests.push(await customerWith('pm_card_visa'));
+      gateway.setFaultRate({ rate: 0.6, seed: 1234 });
+      for (const request of requests) {
+        let paid = false;
+        for (let tries = 0; !paid && tries < 100; tries++) {
+          paid = await gateway.charge(request).then(
+            () => true,
+            () => false,
+          );
+        }
+        expect(paid).toBe(true);
+      }
+      const counts = gateway.faultsInjected;
+      for (const fault of SIMULATED_FAULTS) expect(counts[fault]).toBeGreaterThan(0);
+      const byInvoice = gateway.succeededPaymentsByInvoice();
+      expect(byInvoice.size).toBe(25);
+      expect(new Set(byInvoice.values())).toEqual(new Set([1]));
+      expect(paymentsMade()).toBe(25);
+    });
+
+    it('succeededPaymentsByInvoice counts distinct succeeded payments, not declines or pending ones', async () => {
+      const visa = await customerWith('pm_card_visa');
+      await gateway.charge(visa);
+      await gateway.charge({ ...visa, idempotencyKey: 'a second charge for the same invoice' });
+      await paymentErrorOf(gateway.charge(await customerWith('pm_card_chargeDeclined')));
+      await gateway.charge(await customerWith('pm_card_authenticationRequired'));
+      await gateway.charge({ ...(await customerWith('pm_card_visa')), metadata: {} });
+      expect(gateway.succeededPaymentsByInvoice()).toEqual(
+        new Map([[visa.metadata.invoice_id, 2]]),
+      );
     });
   });
 

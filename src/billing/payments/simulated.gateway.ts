@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { categoryOfDecline } from './decline-codes';
 import {
+  assertAttemptId,
   CardDetails,
   ChargeRequest,
   ChargeResult,
@@ -109,6 +110,49 @@ export type SimulatedFault =
   /** Nothing listening: the request was never sent. */
   | 'refused';
 
+/** Every fault kind, in a fixed order (a fault rate draws from these by default). */
+export const SIMULATED_FAULTS: readonly SimulatedFault[] = [
+  'rate_limited',
+  'unavailable',
+  'timeout_after_charge',
+  'timeout_before_charge',
+  'refused',
+];
+
+/** Random faults: each gateway call fails with probability `rate`, with a fault drawn from `faults`. */
+export interface SimulatedFaultRate {
+  /** 0..1. */
+  rate: number;
+  /** Default: all five kinds, equally likely. */
+  faults?: readonly SimulatedFault[];
+  /** Seeds the generator, so a run can be repeated exactly. Default: 1. */
+  seed?: number;
+}
+
+/**
+ * mulberry32 (Tommy Ettinger's 32-bit generator): uniform floats in [0, 1)
+ * from a 32-bit seed. Not for anything secret; it is here so a chaos test
+ * fails the same calls every time it runs with the same seed.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const noFaults = (): Record<SimulatedFault, number> => ({
+  rate_limited: 0,
+  unavailable: 0,
+  timeout_after_charge: 0,
+  timeout_before_charge: 0,
+  refused: 0,
+});
+
 interface SimulatedPaymentMethod {
   id: string;
   card: TestCard;
@@ -145,6 +189,12 @@ export class SimulatedGateway extends PaymentGateway {
   /** Idempotency key → payment id, as Stripe keeps them (24 h there; the process lifetime here). */
   private readonly byKey = new Map<string, string>();
   private readonly faults: SimulatedFault[] = [];
+  private faultRate: {
+    rate: number;
+    faults: readonly SimulatedFault[];
+    next: () => number;
+  } | null = null;
+  private readonly faultCounts = noFaults();
   private readonly refundsByKey = new Map<string, RefundResult>();
   /** Every charge request received, for assertions (how many times was the card charged?). */
   readonly chargeLog: ChargeRequest[] = [];
@@ -153,13 +203,57 @@ export class SimulatedGateway extends PaymentGateway {
     super();
   }
 
-  /** The next `count` calls fail with `fault`. */
+  /** The next `count` calls fail with `fault` (before any fault rate is consulted). */
   injectFault(fault: SimulatedFault, count = 1): void {
     for (let i = 0; i < count; i++) this.faults.push(fault);
   }
 
+  /**
+   * From now on each call (charges and the others) fails on its own with
+   * probability `rate`, with a fault drawn uniformly from `faults`; null turns
+   * it off. Every call draws one number from a generator seeded with `seed`,
+   * whether or not an injected fault takes its place, so call n meets the same
+   * fate on every run with the same seed.
+   */
+  setFaultRate(options: SimulatedFaultRate | null): void {
+    if (!options) {
+      this.faultRate = null;
+      return;
+    }
+    const { rate, faults = SIMULATED_FAULTS, seed = 1 } = options;
+    if (!Number.isFinite(rate) || rate < 0 || rate > 1) {
+      throw new RangeError(`A fault rate is between 0 and 1, not ${rate}`);
+    }
+    if (faults.length === 0 || faults.some((f) => !SIMULATED_FAULTS.includes(f))) {
+      throw new RangeError(`Faults to draw from: some of ${SIMULATED_FAULTS.join(', ')}`);
+    }
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`A seed is an integer, not ${seed}`);
+    this.faultRate = { rate, faults: [...faults], next: mulberry32(seed) };
+  }
+
+  /** Forgets injected faults and turns any fault rate off. */
   clearFaults(): void {
     this.faults.length = 0;
+    this.faultRate = null;
+  }
+
+  /** How many calls failed with each fault, injected or drawn, since this gateway was made. */
+  get faultsInjected(): Readonly<Record<SimulatedFault, number>> {
+    return { ...this.faultCounts };
+  }
+
+  /**
+   * The succeeded payments held for each `metadata.invoice_id`: the witness
+   * that no invoice was paid twice (every value 1), however calls failed.
+   */
+  succeededPaymentsByInvoice(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const payment of this.payments.values()) {
+      const invoiceId = payment.metadata.invoice_id;
+      if (payment.status !== 'succeeded' || invoiceId === undefined) continue;
+      counts.set(invoiceId, (counts.get(invoiceId) ?? 0) + 1);
+    }
+    return counts;
   }
 
   createCustomer(): Promise<GatewayCustomer> {
@@ -223,7 +317,7 @@ export class SimulatedGateway extends PaymentGateway {
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     this.chargeLog.push(request);
-    const fault = this.faults.shift();
+    const fault = this.nextFault();
     if (fault === 'timeout_after_charge') {
       // The gateway acted (charged or declined); only its answer was lost.
       try {
@@ -247,16 +341,31 @@ export class SimulatedGateway extends PaymentGateway {
           httpStatus: 404,
         });
       }
-      const { id, status, amount, currency, metadata, error, clientSecret } = payment;
-      return {
-        paymentId: id,
-        status,
-        amount,
-        currency,
-        metadata: { ...metadata },
-        clientSecret: status === 'succeeded' ? null : clientSecret,
-        error,
-      };
+      return lookupOf(payment);
+    });
+  }
+
+  /**
+   * The payment made under the attempt's idempotency key, else the newest
+   * carrying its `attempt_id`. Unlike Stripe's search, there is no indexing
+   * lag: a payment is found as soon as it is made.
+   */
+  async findPaymentForAttempt(input: {
+    attemptId: string;
+    idempotencyKey: string;
+  }): Promise<PaymentLookup | null> {
+    // Refused before it is sent, as the Stripe adapter does: no fault applies.
+    assertAttemptId(input.attemptId);
+    return await this.call(() => {
+      const keyed = this.byKey.get(input.idempotencyKey);
+      let payment = keyed === undefined ? undefined : this.payments.get(keyed);
+      if (!payment) {
+        for (const candidate of this.payments.values()) {
+          // Insertion order: the last match is the newest.
+          if (candidate.metadata.attempt_id === input.attemptId) payment = candidate;
+        }
+      }
+      return payment ? lookupOf(payment) : null;
     });
   }
 
@@ -448,9 +557,28 @@ export class SimulatedGateway extends PaymentGateway {
     }
   }
 
-  /** Runs a non-charge call through the fault queue. */
+  /**
+   * The fault this call meets, if any: an injected one first, else one drawn
+   * at the fault rate. The generator advances on every call while a rate is set.
+   */
+  private nextFault(): SimulatedFault | undefined {
+    let fault = this.faults.shift();
+    if (this.faultRate) {
+      const { rate, faults, next } = this.faultRate;
+      const draw = next();
+      // One draw decides both: below `rate` it fails, and draw / rate is
+      // again uniform in [0, 1), which picks the kind.
+      if (fault === undefined && draw < rate) {
+        fault = faults[Math.min(faults.length - 1, Math.floor((draw / rate) * faults.length))];
+      }
+    }
+    if (fault !== undefined) this.faultCounts[fault] += 1;
+    return fault;
+  }
+
+  /** Runs a non-charge call through the fault queue and the fault rate. */
   private call<T>(fn: () => T): Promise<T> {
-    const fault = this.faults.shift();
+    const fault = this.nextFault();
     if (fault) return Promise.reject(this.faultError(fault));
     try {
       return Promise.resolve(fn());
@@ -494,4 +622,18 @@ export class SimulatedGateway extends PaymentGateway {
         });
     }
   }
+}
+
+/** A stored payment as reconciliation sees it. */
+function lookupOf(payment: SimulatedPayment): PaymentLookup {
+  const { id, status, amount, currency, metadata, error, clientSecret } = payment;
+  return {
+    paymentId: id,
+    status,
+    amount,
+    currency,
+    metadata: { ...metadata },
+    clientSecret: status === 'succeeded' ? null : clientSecret,
+    error,
+  };
 }

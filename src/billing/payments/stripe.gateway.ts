@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config/app-config';
 import { ConfigError } from '../../config/config.error';
 import type { Secret } from '../../config/secret';
 import {
+  assertAttemptId,
   CardDetails,
   ChargeRequest,
   ChargeResult,
@@ -200,16 +201,37 @@ export class StripeGateway extends PaymentGateway {
 
   async retrievePayment(paymentId: string): Promise<PaymentLookup> {
     const intent = await this.call(() => this.#stripe.paymentIntents.retrieve(paymentId));
-    const error = declineOfIntent(intent);
-    return {
-      paymentId: intent.id,
-      status: lookupStatusOf(intent.status, error !== null),
-      amount: intent.amount,
-      currency: intent.currency,
-      metadata: { ...intent.metadata },
-      clientSecret: intent.client_secret ?? null,
-      error,
-    };
+    return lookupOf(intent);
+  }
+
+  /**
+   * Searches PaymentIntents by the `attempt_id` metadata every charge carries.
+   * The idempotency key is not used: Stripe offers no lookup by key, and
+   * replaying the charge under it would charge again once the key has expired.
+   *
+   * Stripe's search index lags writes: under a minute normally, up to an
+   * hour during an outage (https://docs.stripe.com/search#data-freshness). A
+   * null for a recent attempt does not mean it was never charged.
+   */
+  async findPaymentForAttempt(input: {
+    attemptId: string;
+    idempotencyKey: string;
+  }): Promise<PaymentLookup | null> {
+    // A UUID needs no escaping in the query; anything else is refused.
+    assertAttemptId(input.attemptId);
+    const found = await this.call(() =>
+      this.#stripe.paymentIntents.search({
+        query: `metadata['attempt_id']:'${input.attemptId}'`,
+        limit: 100,
+      }),
+    );
+    // Search results carry no guaranteed order; the newest by creation wins,
+    // the first listed on a tie (Stripe lists newest first).
+    let newest: Stripe.PaymentIntent | null = null;
+    for (const intent of found.data) {
+      if (!newest || intent.created > newest.created) newest = intent;
+    }
+    return newest ? lookupOf(newest) : null;
   }
 
   async refund(input: {
@@ -255,6 +277,20 @@ export class StripeGateway extends PaymentGateway {
       throw toPaymentError(error);
     }
   }
+}
+
+/** A PaymentIntent as reconciliation sees it. */
+function lookupOf(intent: Stripe.PaymentIntent): PaymentLookup {
+  const error = declineOfIntent(intent);
+  return {
+    paymentId: intent.id,
+    status: lookupStatusOf(intent.status, error !== null),
+    amount: intent.amount,
+    currency: intent.currency,
+    metadata: { ...intent.metadata },
+    clientSecret: intent.client_secret ?? null,
+    error,
+  };
 }
 
 function lookupStatusOf(

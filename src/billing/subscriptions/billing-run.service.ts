@@ -12,7 +12,9 @@ import { Invoice, InvoiceReason, InvoiceStatus } from '../entities/invoice.entit
 import { AttemptTrigger } from '../entities/payment-attempt.entity';
 import { Subscription, SubscriptionStatus } from '../entities/subscription.entity';
 import { InvoiceService } from '../invoices/invoice.service';
-import { PaymentService } from '../payments/payment.service';
+import { CollectOutcome, PaymentService } from '../payments/payment.service';
+import { DunningService } from '../recovery/dunning.service';
+import { FailureClass } from '../recovery/recovery-policy';
 import { planLine } from './line-descriptions';
 import { nextBoundary } from './proration';
 
@@ -35,15 +37,7 @@ export interface RenewalResult {
   /** `renewed` (with its invoice), `ended` (cancelled at period end), or `skipped` (already done, or not due). */
   result: 'renewed' | 'ended' | 'skipped';
   invoiceId: string | null;
-  payment:
-    | 'paid'
-    | 'failed'
-    | 'requires_action'
-    | 'unknown'
-    | 'no_payment_method'
-    | 'nothing_due'
-    | 'in_progress'
-    | null;
+  payment: CollectOutcome['status'] | null;
 }
 
 interface RenewJob {
@@ -72,6 +66,7 @@ export class BillingRunService implements OnModuleInit {
     private readonly entitlements: EntitlementService,
     private readonly billingClock: BillingClock,
     private readonly clock: Clock,
+    private readonly dunning: DunningService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -235,6 +230,20 @@ export class BillingRunService implements OnModuleInit {
       };
     }
     const outcome = await this.payments.collect(invoice.id, AttemptTrigger.Renewal);
+    if (outcome.status === 'no_payment_method') {
+      // No card to charge at all: recovery starts as for a card that will not work again.
+      await this.em.fork().transactional(async (tx) => {
+        const locked = await tx.findOneOrFail(
+          Invoice,
+          { id: invoice.id },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        await this.dunning.onFailure(tx, locked, {
+          failureClass: FailureClass.HardDecline,
+          category: 'no_payment_method',
+        });
+      });
+    }
     if (['failed', 'requires_action', 'no_payment_method'].includes(outcome.status)) {
       await this.markPastDue(subscriptionId);
       this.entitlements.invalidate(closed.tenantId);

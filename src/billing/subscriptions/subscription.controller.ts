@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Can } from '../../access/policies';
+import { Can, OpenWhenSuspended } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
 import { TenantScoped } from '../../tenancy/tenant-scoped.decorator';
 import {
@@ -16,6 +16,7 @@ import { SubscriptionService } from './subscription.service';
 
 @ApiTags('billing')
 @TenantScoped()
+@OpenWhenSuspended()
 @Controller('billing/subscription')
 export class SubscriptionController {
   constructor(private readonly subscriptions: SubscriptionService) {}

@@ -15,9 +15,12 @@ import { PaymentMethod } from '../entities/payment-method.entity';
 import {
   GatewayEventData,
   ParsedGatewayEvent,
+  PaymentErrorCategory,
   PaymentGateway,
   WebhookSignatureError,
 } from '../payments/payment-gateway';
+import { DunningService } from '../recovery/dunning.service';
+import { classifyFailure, FailureClass } from '../recovery/recovery-policy';
 import { PaymentService } from '../payments/payment.service';
 import { toGatewayEvent } from '../payments/stripe-events';
 
@@ -50,6 +53,7 @@ export class GatewayEventService implements OnModuleInit {
     private readonly entitlements: EntitlementService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly dunning: DunningService,
   ) {}
 
   onModuleInit(): void {
@@ -228,8 +232,19 @@ export class GatewayEventService implements OnModuleInit {
         if (!attempt) return this.orphan(data.kind, data.paymentId);
         if (!OPEN_ATTEMPT.includes(attempt.status)) return;
         attempt.gatewayPaymentId = data.paymentId;
+        const invoice = await tx.findOneOrFail(
+          Invoice,
+          { id: attempt.invoice.id },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
         if (data.kind === 'payment.requires_action') {
+          if (attempt.status === AttemptStatus.RequiresAction) return; // the charge call said so already
           attempt.status = AttemptStatus.RequiresAction;
+          attempt.category = PaymentErrorCategory.AuthenticationRequired;
+          await this.dunning.onFailure(tx, invoice, {
+            failureClass: FailureClass.NeedsAuthentication,
+            category: PaymentErrorCategory.AuthenticationRequired,
+          });
           return;
         }
         attempt.status = AttemptStatus.Failed;
@@ -238,6 +253,16 @@ export class GatewayEventService implements OnModuleInit {
         attempt.message = data.error?.message ?? attempt.message;
         attempt.retryable = false;
         attempt.completedAt ??= this.clock.now();
+        // An asynchronous failure (3-D Secure abandoned, a payment that was processing).
+        await this.dunning.onFailure(tx, invoice, {
+          failureClass: classifyFailure({
+            category: attempt.category,
+            declineCode: attempt.declineCode,
+          }),
+          category: attempt.category ?? PaymentErrorCategory.CardDeclined,
+          declineCode: attempt.declineCode,
+          message: attempt.message,
+        });
         return;
       }
       case 'setup.succeeded': {
