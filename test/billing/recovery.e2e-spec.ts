@@ -7,7 +7,9 @@ import {
 import { Invoice, InvoiceStatus } from '../../src/billing/entities/invoice.entity';
 import { AttemptTrigger, PaymentAttempt } from '../../src/billing/entities/payment-attempt.entity';
 import { Subscription, SubscriptionStatus } from '../../src/billing/entities/subscription.entity';
+import { RecoveryService } from '../../src/billing/recovery/recovery.service';
 import { OutboxMessage } from '../../src/notifications/entities/outbox-message.entity';
+import { Metrics } from '../../src/observability/metrics';
 import { createUser, type Actor } from '../support/factories';
 import { eventually } from '../support/polling';
 import { bootTestApp, TestApp } from '../support/test-app';
@@ -283,5 +285,53 @@ describe('payment recovery (dunning)', () => {
     await advance(buyer.tenantId, '2031-02-11');
     expect((await renewalInvoice(buyer.tenantId)).status).toBe(InvoiceStatus.Paid);
     expect(client.gateway().succeededPaymentsByInvoice().get(invoice.id)).toBe(1);
+  });
+
+  it('card-expiry pre-dunning: one mail 14 days before the default card lapses, never twice', async () => {
+    const buyer = await signUp();
+    await addCard(buyer.headers, 'pm_card_visa').expect(201);
+    const [card] = (await api().get('/v1/billing/payment-methods').set(buyer.headers).expect(200))
+      .body as { expMonth: number; expYear: number }[];
+    // Valid through the end of its expiry month: it lapses on the 1st of the next.
+    const lapses = new Date(Date.UTC(card.expYear, card.expMonth, 1));
+    const daysBefore = (n: number) => new Date(lapses.getTime() - n * 86_400_000);
+    const recovery = t.app.get(RecoveryService);
+    const notices = () =>
+      em().count(OutboxMessage, {
+        tenantId: buyer.tenantId,
+        template: 'billing.recovery.card_expiring',
+      });
+
+    await advance(buyer.tenantId, daysBefore(15).toISOString().slice(0, 10));
+    await recovery.sendCardExpiryNotices();
+    expect(await notices()).toBe(0);
+
+    await advance(buyer.tenantId, daysBefore(13).toISOString().slice(0, 10));
+    await recovery.sendCardExpiryNotices();
+    await recovery.sendCardExpiryNotices();
+    expect(await notices()).toBe(1);
+    const [mail] = await em().find(OutboxMessage, {
+      tenantId: buyer.tenantId,
+      template: 'billing.recovery.card_expiring',
+    });
+    expect(mail.text).toContain('4242');
+    expect(mail.html).toContain('/billing');
+  });
+
+  it('metrics: attempts by outcome and category, organisations by dunning step, steps run', async () => {
+    const buyer = await subscriber('pm_card_chargeDeclinedInsufficientFunds');
+    await advance(buyer.tenantId, '2031-02-14');
+    const text = await t.app.get(Metrics).registry.metrics();
+    expect(text).toMatch(
+      /groundwork_payment_attempts_total\{outcome="failed",category="insufficient_funds"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /groundwork_payment_attempts_total\{outcome="succeeded",category="none"\} [1-9]/,
+    );
+    expect(text).toMatch(/groundwork_dunning_tenants\{step="remind"\} [1-9]/);
+    expect(text).toMatch(/groundwork_dunning_steps_total\{action="notify"\} [1-9]/);
+    expect(text).toMatch(
+      /groundwork_dunning_campaigns_started_total\{category="insufficient_funds"\} [1-9]/,
+    );
   });
 });
