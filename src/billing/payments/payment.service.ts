@@ -265,7 +265,11 @@ export class PaymentService {
             detachedAt: null,
           })
         : null;
-      if (!method) return { status: 'no_payment_method' as const, invoiceId };
+      if (!method) {
+        // A planned retry with no card to use spends its slot; a new card brings the next attempt.
+        if (options.scheduled) invoice.nextAttemptAt = null;
+        return { status: 'no_payment_method' as const, invoiceId };
+      }
       invoice.attemptCount += 1;
       // This attempt takes the planned slot; its outcome plans the next one.
       invoice.nextAttemptAt = null;

@@ -246,7 +246,8 @@ export class RecoveryService implements OnModuleInit {
         }
         case 'retry': {
           const outcome = await this.retry(next.subjectId);
-          if (outcome.status === 'not_due' || outcome.status === 'in_progress') i = maxEvents;
+          // A retry that could not take its slot would come round again: stop rather than spin.
+          if (['not_due', 'in_progress', 'nothing_due'].includes(outcome.status)) i = maxEvents;
           break;
         }
         case 'reconcile':

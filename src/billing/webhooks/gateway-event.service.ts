@@ -20,6 +20,7 @@ import {
   WebhookSignatureError,
 } from '../payments/payment-gateway';
 import { DunningService } from '../recovery/dunning.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { classifyFailure, FailureClass } from '../recovery/recovery-policy';
 import { PaymentService } from '../payments/payment.service';
 import { toGatewayEvent } from '../payments/stripe-events';
@@ -54,6 +55,7 @@ export class GatewayEventService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly dunning: DunningService,
+    private readonly recovery: RecoveryService,
   ) {}
 
   onModuleInit(): void {
@@ -145,6 +147,7 @@ export class GatewayEventService implements OnModuleInit {
   /** Applies one stored event, once. Errors are recorded and rethrown for the job's retry. */
   async process(eventId: string): Promise<void> {
     const em = this.em.fork();
+    let newDefaultCardOf: string | null = null;
     try {
       await em.transactional(async (tx) => {
         const row = await tx.findOne(
@@ -154,7 +157,7 @@ export class GatewayEventService implements OnModuleInit {
         );
         if (!row || row.processedAt) return;
         const event = this.parseStored(row);
-        await this.apply(tx, event.data, row.occurredAt);
+        newDefaultCardOf = (await this.apply(tx, event.data, row.occurredAt)) ?? null;
         row.processedAt = this.clock.now();
         row.attempts += 1;
         row.lastError = null;
@@ -170,6 +173,8 @@ export class GatewayEventService implements OnModuleInit {
         );
       throw error;
     }
+    // A card collected outside the portal became the default: open renewals get their attempt.
+    if (newDefaultCardOf) await this.recovery.collectOpenInvoices(newDefaultCardOf);
   }
 
   /** Stored payloads were verified on receipt; they are reduced again with the same pure transform. */
@@ -177,7 +182,12 @@ export class GatewayEventService implements OnModuleInit {
     return toGatewayEvent(row.payload);
   }
 
-  private async apply(tx: EntityManager, data: GatewayEventData, occurredAt: Date): Promise<void> {
+  /** Applies an event; returns a tenant whose default card it set (open invoices are then retried). */
+  private async apply(
+    tx: EntityManager,
+    data: GatewayEventData,
+    occurredAt: Date,
+  ): Promise<string | void> {
     switch (data.kind) {
       case 'payment.succeeded': {
         const attempt = await this.attemptFor(tx, data.paymentId, data.metadata);
@@ -278,6 +288,7 @@ export class GatewayEventService implements OnModuleInit {
         if (!customer.defaultPaymentMethodId) {
           customer.defaultPaymentMethodId = method.id;
           customer.updatedAt = this.clock.now();
+          return customer.tenantId;
         }
         return;
       }
