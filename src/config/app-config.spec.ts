@@ -80,6 +80,7 @@ describe('loadConfig defaults', () => {
       runCron: '* * * * *',
     });
     expect(config.jobs).toEqual({ work: true });
+    expect(config.support).toEqual({ autoAssign: 'off', autoCloseHours: 96 });
   });
 
   it('derives the default PUBLIC_URL from PORT', () => {
@@ -164,6 +165,14 @@ describe('loadConfig parsing of valid values', () => {
     expect(config.database.healthTimeoutMs).toBe(750);
   });
 
+  it.each([
+    ['0', 0],
+    ['24', 24],
+    ['8760', 8760],
+  ])('reads SUPPORT_AUTO_CLOSE_HOURS=%s (0 turns auto-close off)', (raw, hours) => {
+    expect(load({ ...base, SUPPORT_AUTO_CLOSE_HOURS: raw }).support.autoCloseHours).toBe(hours);
+  });
+
   it.each(['postgres://u:p@db:5432/app', 'postgresql://db/app'])(
     'keeps DATABASE_URL=%s as a Secret',
     (url) => {
@@ -175,6 +184,12 @@ describe('loadConfig parsing of valid values', () => {
 });
 
 describe('loadConfig rejections', () => {
+  it.each(['-1', '8761', '1.5', 'never'])('rejects SUPPORT_AUTO_CLOSE_HOURS=%j', (raw) => {
+    expect(problemFor('SUPPORT_AUTO_CLOSE_HOURS', { SUPPORT_AUTO_CLOSE_HOURS: raw })).toBe(
+      `SUPPORT_AUTO_CLOSE_HOURS: expected a whole number from 0 to 8760, got "${raw}"`,
+    );
+  });
+
   it.each(['abc', '3000.5', '0x10', '', '-1', '0'])(
     'rejects PORT=%j naming PORT and what was expected',
     (raw) => {

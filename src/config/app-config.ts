@@ -82,6 +82,8 @@ export interface AppConfig {
   support: {
     /** `round_robin`: each new ticket goes to the platform support user whose last one is oldest. */
     autoAssign: 'round_robin' | 'off';
+    /** Hours after which a solved ticket closes by itself (the `support.auto-close` job); 0: never. */
+    autoCloseHours: number;
   };
 }
 
@@ -284,6 +286,7 @@ const specs = {
   ATTACHMENTS_DIR: str({ default: undefined }),
   ATTACHMENT_MAX_BYTES: byteSize({ default: 10 * 1024 ** 2 }),
   SUPPORT_AUTO_ASSIGN: str({ choices: ['round_robin', 'off'] as const, default: 'off' }),
+  SUPPORT_AUTO_CLOSE_HOURS: int(0, 8760)({ default: 96 }),
 };
 
 const SECRET_NAMES: GeneratedSecretName[] = [
@@ -380,6 +383,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       dir: env.ATTACHMENTS_DIR ? resolve(env.ATTACHMENTS_DIR) : join(dataDir, 'attachments'),
       maxBytes: env.ATTACHMENT_MAX_BYTES,
     },
-    support: { autoAssign: env.SUPPORT_AUTO_ASSIGN },
+    support: {
+      autoAssign: env.SUPPORT_AUTO_ASSIGN,
+      autoCloseHours: env.SUPPORT_AUTO_CLOSE_HOURS,
+    },
   };
 }

@@ -11,6 +11,7 @@ import { AdminSupportMacroController } from './macros/admin-support-macro.contro
 import { SupportMacroService } from './macros/support-macro.service';
 import { AdminSupportQueueController } from './queue/admin-support-queue.controller';
 import { AdminSupportQueueService } from './queue/admin-support-queue.service';
+import { SupportAutoCloseService } from './queue/auto-close.service';
 import { SlaBreachService } from './queue/sla-breach.service';
 import { SupportAutoAssignService } from './queue/support-auto-assign.service';
 import { SupportQueueService } from './queue/support-queue.service';
@@ -36,6 +37,7 @@ import { TicketService } from './tickets/ticket.service';
     SupportQueueService,
     AdminSupportQueueService,
     SlaBreachService,
+    SupportAutoCloseService,
     SupportMacroService,
     SupportAutoAssignService,
     AttachmentService,

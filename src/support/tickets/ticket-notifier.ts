@@ -6,11 +6,19 @@ import { User } from '../../identity/entities/user.entity';
 import { OutboxService } from '../../notifications/outbox.service';
 import { Ticket } from './entities/ticket.entity';
 
+/** An SLA target the breach job found missed. */
+export type SlaTarget = 'first_response' | 'resolution';
+
+const TARGET_NAMES: Record<SlaTarget, string> = {
+  first_response: 'first response',
+  resolution: 'resolution',
+};
+
 /**
  * Ticket mail through the outbox, in the ticket's transaction: the requester
- * hears of an agent's reply, the assignee of the requester's reply and of
- * being assigned. Mails name the ticket and link to it; the words stay in the
- * tenant's schema.
+ * hears of an agent's reply, the assignee of the requester's reply, of being
+ * assigned and of a missed SLA target. Mails name the ticket and link to it;
+ * the words stay in the tenant's schema.
  */
 @Injectable()
 export class TicketNotifier {
@@ -49,6 +57,27 @@ export class TicketNotifier {
     );
   }
 
+  /**
+   * One missed target of an assigned ticket, in the breach job's transaction
+   * (which reads only the platform queue: the mail names the ticket by number).
+   */
+  slaBreached(
+    em: EntityManager,
+    breach: { tenantId: string; ticketId: string; number: number; assigneeEmail: string },
+    target: SlaTarget,
+  ): void {
+    const what = TARGET_NAMES[target];
+    this.outbox.enqueue(em, {
+      to: breach.assigneeEmail,
+      subject: `SLA breached: ${what} on ticket #${breach.number} is overdue`,
+      text:
+        `The ${what} target of ticket #${breach.number}, assigned to you, has passed.\n\n` +
+        `Open it: ${this.config.http.publicUrl}/support/tickets/${breach.ticketId}\n`,
+      template: `support.sla_breached.${target}`,
+      tenantId: breach.tenantId,
+    });
+  }
+
   private async send(
     em: EntityManager,
     tenantId: string,
@@ -59,9 +88,12 @@ export class TicketNotifier {
   ): Promise<void> {
     const user = await em.findOne(User, { id: userId }, { fields: ['email'] });
     if (!user) return;
+    // A subject may hold line breaks; a mail header may not (the outbox refuses it,
+    // which would fail every reply to the ticket).
+    const oneLine = ticket.subject.replace(/\s+/g, ' ').trim();
     this.outbox.enqueue(em, {
       to: user.email,
-      subject: `${subject}: ${ticket.subject}`.slice(0, 200),
+      subject: `${subject}: ${oneLine}`.slice(0, 200),
       text: `${subject}: "${ticket.subject}".\n\nOpen it: ${this.config.http.publicUrl}/support/tickets/${ticket.id}\n`,
       template,
       tenantId,

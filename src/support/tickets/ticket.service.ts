@@ -4,6 +4,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { narrow } from '../../access/accessible-by';
 import { EntitlementSource } from '../../access/entitlements';
+import { TenantRole } from '../../access/roles';
 import { User } from '../../identity/entities/user.entity';
 import { Clock } from '../../common/clock';
 import { KbVisibility } from '../../knowledge-base/entities/kb-article.entity';
@@ -333,6 +334,7 @@ export class TicketService {
         this.change(ticket, events, actorId, 'priority', ticket.priority, dto.priority, now);
       }
       if (dto.assigneeId !== undefined && dto.assigneeId !== (ticket.assigneeId ?? null)) {
+        if (dto.assigneeId) await this.assertAssignable(em, dto.assigneeId);
         this.change(
           ticket,
           events,
@@ -358,6 +360,33 @@ export class TicketService {
         );
       }
       return TicketDto.from(ticket);
+    });
+  }
+
+  /**
+   * Closes a ticket solved at or before `solvedBefore` (the auto-close job), in
+   * its own transaction, through the same transition, history and queue-row
+   * update as an agent's close; the history entry has no actor (the system).
+   * Returns false, changing nothing, when the ticket is no longer solved that
+   * long (reopened or closed since the job read the queue).
+   */
+  async autoClose(id: string, solvedBefore: Date): Promise<boolean> {
+    return this.write(id, (em, ticket, now, events) => {
+      const solvedAt = ticket.solvedAt;
+      if (ticket.status !== TicketStatus.Solved || !solvedAt || solvedAt > solvedBefore) {
+        return false;
+      }
+      this.change(ticket, events, null, 'status', ticket.status, TicketStatus.Closed, now);
+      this.audit.record(
+        {
+          action: 'ticket.auto_closed',
+          actor: { type: 'system' },
+          target: { type: 'ticket', id: ticket.id },
+          data: { solvedAt: solvedAt.toISOString() },
+        },
+        em,
+      );
+      return true;
     });
   }
 
@@ -573,6 +602,35 @@ export class TicketService {
       case 'tags':
         ticket.tags = to ? to.split(',') : [];
         break;
+    }
+  }
+
+  /**
+   * Tickets go to people who handle them here: the operator's staff, or this
+   * organisation's owners, admins and support agents. Anyone else (another
+   * organisation's user, a plain member, an unknown id) would be mailed the
+   * ticket's subject without being able to open it.
+   */
+  private async assertAssignable(em: EntityManager, userId: string): Promise<void> {
+    const [row] = await em.execute<{ ok: number }[]>(
+      `select 1 as ok from platform.user_account u
+        where u.id = ? and (u.platform_role is not null or exists (
+          select 1 from platform.membership m
+           where m.user_id = u.id and m.tenant_id = ? and m.role in (?, ?, ?)))`,
+      [
+        userId,
+        this.tenantContext.tenant.id,
+        TenantRole.Owner,
+        TenantRole.Admin,
+        TenantRole.SupportAgent,
+      ],
+    );
+    if (!row) {
+      throw new SupportException(
+        SupportErrorCode.AssigneeInvalid,
+        'Tickets are assigned to support staff or to agents of this organisation.',
+        { assigneeId: userId },
+      );
     }
   }
 

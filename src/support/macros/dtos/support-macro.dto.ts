@@ -9,6 +9,7 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 import { TicketDto, TicketMessageDto } from '../../tickets/dtos/ticket.dto';
 import { TicketPriority, TicketStatus } from '../../tickets/ticket-status';
@@ -17,6 +18,8 @@ import { SupportMacro } from '../support-macro.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const TAG = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+/** Absent means "unchanged"; null is not a value for these and must fail validation. */
+const unlessAbsent = (_dto: object, value: unknown) => value !== undefined;
 const BODY_DOC = `The reply. Placeholders: ${MACRO_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}; any other is refused.`;
 
 export class CreateSupportMacroDto {
@@ -57,7 +60,7 @@ export class CreateSupportMacroDto {
 
 export class UpdateSupportMacroDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
-  @IsOptional()
+  @ValidateIf(unlessAbsent)
   @Transform(trim)
   @IsString()
   @MinLength(1)
@@ -65,7 +68,7 @@ export class UpdateSupportMacroDto {
   name?: string;
 
   @ApiPropertyOptional({ minLength: 1, maxLength: 20_000, description: BODY_DOC })
-  @IsOptional()
+  @ValidateIf(unlessAbsent)
   @Transform(trim)
   @IsString()
   @MinLength(1)
@@ -83,7 +86,7 @@ export class UpdateSupportMacroDto {
   setPriority?: TicketPriority | null;
 
   @ApiPropertyOptional({ type: [String], maxItems: 10 })
-  @IsOptional()
+  @ValidateIf(unlessAbsent)
   @IsArray()
   @ArrayMaxSize(10)
   @Matches(TAG, {

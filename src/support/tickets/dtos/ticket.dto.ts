@@ -13,6 +13,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 import { PageQuery } from '../../../common/http/pagination';
 import { Ticket, TicketChannel } from '../entities/ticket.entity';
@@ -22,6 +23,8 @@ import { TicketPriority, TicketStatus } from '../ticket-status';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const TAG = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+/** Absent means "unchanged"; null is not a value for these and must fail validation. */
+const unlessAbsent = (_dto: object, value: unknown) => value !== undefined;
 
 export class CreateTicketDto {
   @ApiProperty({ minLength: 3, maxLength: 200, example: 'Invoices show the wrong VAT number' })
@@ -65,12 +68,12 @@ export class MessageBodyDto {
 
 export class UpdateTicketDto {
   @ApiPropertyOptional({ enum: TicketStatus })
-  @IsOptional()
+  @ValidateIf(unlessAbsent)
   @IsEnum(TicketStatus)
   status?: TicketStatus;
 
   @ApiPropertyOptional({ enum: TicketPriority })
-  @IsOptional()
+  @ValidateIf(unlessAbsent)
   @IsEnum(TicketPriority)
   priority?: TicketPriority;
 
@@ -85,7 +88,7 @@ export class UpdateTicketDto {
   assigneeId?: string | null;
 
   @ApiPropertyOptional({ type: [String], maxItems: 10 })
-  @IsOptional()
+  @ValidateIf(unlessAbsent)
   @IsArray()
   @ArrayMaxSize(10)
   @Matches(TAG, {
