@@ -140,6 +140,9 @@ export class PaymentService {
 
     let result: ChargeResult | undefined;
     let failure: PaymentError | undefined;
+    // Whether a request under this key may have charged: an earlier round's answer was
+    // lost, or this is a re-send of an attempt whose first answer was.
+    let mayHaveCharged = prepared.reconciling;
     for (let round = 0; ; round++) {
       try {
         result = await this.gateway.charge({
@@ -164,10 +167,26 @@ export class PaymentService {
                 retryable: true,
                 cause: error,
               });
+        if (failure.outcomeUnknown) mayHaveCharged = true;
         const delay = TRANSIENT_RETRY_DELAYS_MS[round];
         if (!failure.retryable || delay === undefined) break;
         await sleep(delay + Math.floor(Math.random() * delay));
       }
+    }
+    if (failure && failure.retryable && !failure.outcomeUnknown && mayHaveCharged) {
+      // A 429 or a refused connection says only that this request was not processed,
+      // not what an earlier one under the same key did: the outcome stays unknown
+      // (settled by the reconciler), never a failure that a new attempt would follow.
+      failure = new PaymentError({
+        category: failure.category,
+        message: failure.message,
+        declineCode: failure.declineCode,
+        retryable: true,
+        outcomeUnknown: true,
+        gatewayRequestId: failure.gatewayRequestId,
+        httpStatus: failure.httpStatus,
+        cause: failure,
+      });
     }
     const outcome = await this.record(attempt.id, result, failure);
     if (outcome.status === 'requires_action' && !outcome.clientSecret) {

@@ -207,6 +207,9 @@ export class BillingRunService implements OnModuleInit {
           now: start,
           lines: [planLine(subscription.plan.name, price, quantity, start, end)],
         });
+        // Due now: if this worker dies before its charge is written, the recovery sweep
+        // makes it (the charge below takes this slot when it runs).
+        if (invoice.status === InvoiceStatus.Open) invoice.nextAttemptAt = start;
         return { tenantId: subscription.tenantId, invoice };
       });
     } catch (error) {
