@@ -30,6 +30,16 @@ export enum BillingErrorCode {
   TestClocksDisabled = 'test_clocks_disabled',
   TestClockBackwards = 'test_clock_backwards',
   WebhookSignatureInvalid = 'webhook_signature_invalid',
+  CampaignNotFound = 'campaign_not_found',
+  /** The campaign ended (recovered, canceled, written off, closed): nothing left to act on. */
+  CampaignNotRunning = 'campaign_not_running',
+  CampaignAlreadyPaused = 'campaign_already_paused',
+  CampaignNotPaused = 'campaign_not_paused',
+  RecoveryPolicyNotFound = 'recovery_policy_not_found',
+  RecoveryPolicyCodeTaken = 'recovery_policy_code_taken',
+  RecoveryPolicyInvalid = 'recovery_policy_invalid',
+  /** A figures window whose start is not before its end. */
+  RecoveryRangeInvalid = 'recovery_range_invalid',
 }
 
 export class BillingException extends DomainException<BillingErrorCode> {
@@ -54,6 +64,8 @@ export class BillingException extends DomainException<BillingErrorCode> {
       case BillingErrorCode.PaymentMethodNotFound:
       case BillingErrorCode.InvoiceNotFound:
       case BillingErrorCode.TestClocksDisabled:
+      case BillingErrorCode.CampaignNotFound:
+      case BillingErrorCode.RecoveryPolicyNotFound:
         return 404;
       case BillingErrorCode.PlanCodeTaken:
       case BillingErrorCode.PriceUnavailable:
@@ -70,11 +82,17 @@ export class BillingException extends DomainException<BillingErrorCode> {
       case BillingErrorCode.PaymentMethodRequired:
       case BillingErrorCode.PaymentMethodInUse:
       case BillingErrorCode.InvoiceNotPayable:
+      case BillingErrorCode.CampaignNotRunning:
+      case BillingErrorCode.CampaignAlreadyPaused:
+      case BillingErrorCode.CampaignNotPaused:
+      case BillingErrorCode.RecoveryPolicyCodeTaken:
         return 409;
       case BillingErrorCode.SeatsOutOfRange:
       case BillingErrorCode.PlanFeaturesInvalid:
       case BillingErrorCode.PaymentMethodInvalid:
       case BillingErrorCode.TestClockBackwards:
+      case BillingErrorCode.RecoveryPolicyInvalid:
+      case BillingErrorCode.RecoveryRangeInvalid:
         return 422;
       case BillingErrorCode.GatewayError:
         return 502;

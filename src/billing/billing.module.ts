@@ -22,6 +22,8 @@ import { InvoiceService } from './invoices/invoice.service';
 import { PaymentService } from './payments/payment.service';
 import { SimulatedAuthenticationService } from './payments/simulated-authentication.service';
 import { SimulatedPaymentController } from './payments/simulated-payment.controller';
+import { AdminRecoveryController } from './recovery/admin-recovery.controller';
+import { AdminRecoveryService } from './recovery/admin-recovery.service';
 import { DunningService } from './recovery/dunning.service';
 import { RecoveryMailer } from './recovery/recovery-mailer';
 import { RecoveryMetrics } from './recovery/recovery-metrics';
@@ -60,6 +62,7 @@ export function createPaymentGateway(config: AppConfig): PaymentGateway {
     SimulatedPaymentController,
     WebhookController,
     AdminBillingController,
+    AdminRecoveryController,
   ],
   providers: [
     CatalogService,
@@ -82,6 +85,7 @@ export function createPaymentGateway(config: AppConfig): PaymentGateway {
     RecoveryMetrics,
     DunningService,
     RecoveryService,
+    AdminRecoveryService,
     { provide: EntitlementSource, useExisting: EntitlementService },
     { provide: PaymentGateway, inject: [APP_CONFIG], useFactory: createPaymentGateway },
   ],
