@@ -19,6 +19,7 @@ import {
   actionDueAt,
   DUNNING_CLASSES,
   DunningAction,
+  DunningStep,
   FailureClass,
   nextRetryAt,
   stepDueAt,
@@ -189,26 +190,10 @@ export class DunningService {
       }
       const due = stepDueAt(campaign.rules, campaign.scheduleOrigin, index);
       if (!due || due > now) return null;
-      const step = campaign.rules.steps[index];
-      tx.create(DunningStepRun, {
-        campaign,
-        step: index,
-        action: step.action,
-        dueAt: due,
-        ranAt: now,
-      });
-      await this.perform(tx, campaign, invoice, step.action, now);
-      campaign.lastAction = step.action;
-      campaign.nextStep = index + 1;
-      campaign.nextStepAt =
-        campaign.status === CampaignStatus.Active
-          ? stepDueAt(campaign.rules, campaign.scheduleOrigin, index + 1)
-          : null;
-      campaign.updatedAt = this.clock.now();
+      const step = await this.execute(tx, campaign, invoice, due, now);
       return { tenantId: invoice.tenantId, action: step.action };
     });
     if (!ran) return false;
-    this.metrics.stepRan(ran.action);
     this.logger.log({ campaignId, step: index, ...ran }, `dunning step ${ran.action} ran`);
     return true;
   }
@@ -293,24 +278,42 @@ export class DunningService {
     while (campaign.status === CampaignStatus.Active) {
       const due = stepDueAt(rules, campaign.scheduleOrigin, campaign.nextStep);
       if (!due || due > now) break;
-      const step = rules.steps[campaign.nextStep];
-      em.create(DunningStepRun, {
-        campaign,
-        step: campaign.nextStep,
-        action: step.action,
-        dueAt: due,
-        ranAt: now,
-      });
-      await this.perform(em, campaign, invoice, step.action, now, failure.message);
-      this.metrics.stepRan(step.action);
-      campaign.lastAction = step.action;
-      campaign.nextStep += 1;
-      campaign.nextStepAt =
-        campaign.status === CampaignStatus.Active
-          ? stepDueAt(rules, campaign.scheduleOrigin, campaign.nextStep)
-          : null;
+      await this.execute(em, campaign, invoice, due, now, failure.message);
     }
     return campaign;
+  }
+
+  /**
+   * Runs the campaign's next step (due at `due`) in the caller's transaction:
+   * the witness row, the action, and the move to the following step.
+   */
+  private async execute(
+    em: EntityManager,
+    campaign: DunningCampaign,
+    invoice: Invoice,
+    due: Date,
+    now: Date,
+    declineMessage?: string | null,
+  ): Promise<DunningStep> {
+    const index = campaign.nextStep;
+    const step = campaign.rules.steps[index];
+    em.create(DunningStepRun, {
+      campaign,
+      step: index,
+      action: step.action,
+      dueAt: due,
+      ranAt: now,
+    });
+    await this.perform(em, campaign, invoice, step.action, now, declineMessage);
+    this.metrics.stepRan(step.action);
+    campaign.lastAction = step.action;
+    campaign.nextStep = index + 1;
+    campaign.nextStepAt =
+      campaign.status === CampaignStatus.Active
+        ? stepDueAt(campaign.rules, campaign.scheduleOrigin, index + 1)
+        : null;
+    campaign.updatedAt = this.clock.now();
+    return step;
   }
 
   private async perform(

@@ -43,8 +43,10 @@ interface ReconcileJob {
 /** What a test clock ran while it moved, in order. */
 export interface ClockEvent {
   at: Date;
-  kind: 'renewal' | 'retry' | 'dunning_step' | 'reconcile';
+  kind: 'renewal' | 'retry' | 'dunning_step';
   subjectId: string;
+  /** For a dunning step: which one. */
+  step?: number;
 }
 
 /**
@@ -227,32 +229,20 @@ export class RecoveryService implements OnModuleInit {
       events.push(next);
       switch (next.kind) {
         case 'renewal': {
-          const [due] = await this.billingRun.findDue({ tenantId, limit: 1 });
-          if (!due) break;
-          const result = await this.billingRun.renew(due.id, due.currentPeriodEnd);
+          const result = await this.billingRun.renew(next.subjectId, next.at);
           renewals.push(result);
           if (result.result === 'skipped') i = maxEvents; // stuck: never spin
           break;
         }
-        case 'dunning_step': {
-          const [row] = await this.em
-            .fork()
-            .execute<{ next_step: number }[]>(
-              'select next_step from platform.dunning_campaign where id = ?',
-              [next.subjectId],
-            );
-          if (!row || !(await this.runStep(next.subjectId, row.next_step))) i = maxEvents;
+        case 'dunning_step':
+          if (!(await this.runStep(next.subjectId, next.step!))) i = maxEvents;
           break;
-        }
         case 'retry': {
           const outcome = await this.retry(next.subjectId);
           // A retry that could not take its slot would come round again: stop rather than spin.
           if (['not_due', 'in_progress', 'nothing_due'].includes(outcome.status)) i = maxEvents;
           break;
         }
-        case 'reconcile':
-          await this.payments.settle(next.subjectId);
-          break;
       }
     }
     await this.setClock(tenantId, target);
@@ -323,18 +313,18 @@ export class RecoveryService implements OnModuleInit {
   private async nextEvent(tenantId: string, target: Date): Promise<ClockEvent | null> {
     const [row] = await this.em
       .fork()
-      .execute<{ kind: ClockEvent['kind']; id: string; at: Date }[]>(
+      .execute<{ kind: ClockEvent['kind']; id: string; at: Date; step: number | null }[]>(
         `select * from (
-         select 'renewal' as kind, s.id, s.current_period_end as at
+         select 'renewal' as kind, s.id, s.current_period_end as at, null::int as step
            from platform.subscription s
           where s.tenant_id = ? and s.status in ('active', 'trialing', 'past_due')
             and s.current_period_end <= ?
          union all
-         select 'dunning_step', c.id, c.next_step_at
+         select 'dunning_step', c.id, c.next_step_at, c.next_step
            from platform.dunning_campaign c
           where c.tenant_id = ? and c.status = 'active' and c.next_step_at <= ?
          union all
-         select 'retry', i.id, i.next_attempt_at
+         select 'retry', i.id, i.next_attempt_at, null
            from platform.invoice i
           where i.tenant_id = ? and i.status = 'open' and i.next_attempt_at <= ?
        ) due
@@ -342,7 +332,9 @@ export class RecoveryService implements OnModuleInit {
        limit 1`,
         [tenantId, target, tenantId, target, tenantId, target],
       );
-    return row ? { kind: row.kind, subjectId: row.id, at: new Date(row.at) } : null;
+    return row
+      ? { kind: row.kind, subjectId: row.id, at: new Date(row.at), step: row.step ?? undefined }
+      : null;
   }
 
   /** Moves a tenant's test clock forward (never back). */

@@ -6,10 +6,14 @@ import {
   Module,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { sslFromUrl } from '../../database/orm.config';
+
+/** How long shutdown waits for running handlers. */
+const SHUTDOWN_WAIT_MS = 20_000;
 
 /** pg-boss keeps its tables here, beside `platform`. */
 export const JOB_SCHEMA = 'pgboss';
@@ -47,6 +51,10 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   private readonly workers = new Map<string, string>();
   private boss?: PgBoss;
   private starting?: Promise<PgBoss>;
+  /** Set when shutdown begins: batches fetched from then on are handed back, not run. */
+  private closing = false;
+  /** Batches being handled now, so shutdown can wait for the last one to end. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
@@ -118,25 +126,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
         const worker = await boss.work<object>(
           queue.name,
           { batchSize, pollingIntervalSeconds: queue.pollingIntervalSeconds ?? 2 },
-          async (jobs) => {
-            // One job's failure retries that job only; the rest of the batch completes.
-            for (const job of jobs) {
-              try {
-                await queue.handle(job.data, { id: job.id });
-              } catch (error) {
-                this.logger.warn(
-                  { err: error, queue: queue.name, jobId: job.id },
-                  'job failed; it will be retried',
-                );
-                await boss.fail(queue.name, job.id, {
-                  message: error instanceof Error ? error.message : String(error),
-                });
-              }
-            }
-            // A full batch means more is waiting: fetch again without the polling pause.
-            const self = this.workers.get(queue.name);
-            if (jobs.length === batchSize && self) boss.notifyWorker(self);
-          },
+          (jobs) => this.track(queue, boss, batchSize, jobs),
         );
         this.workers.set(queue.name, worker);
         if (queue.cron) await boss.schedule(queue.name, queue.cron, {}, { tz: 'UTC' });
@@ -146,11 +136,62 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     return boss;
   }
 
+  /** Handles one fetched batch, counted so that shutdown waits for it. */
+  private track(
+    queue: QueueDefinition<object>,
+    boss: PgBoss,
+    batchSize: number,
+    jobs: PgBoss.Job<object>[],
+  ): Promise<void> {
+    if (this.closing) {
+      // Fetched as shutdown began: thrown back, pg-boss retries the batch elsewhere.
+      return Promise.reject(new Error('the job queue is shutting down'));
+    }
+    const run = this.handleBatch(queue, boss, batchSize, jobs);
+    this.inFlight.add(run);
+    return run.finally(() => this.inFlight.delete(run));
+  }
+
+  private async handleBatch(
+    queue: QueueDefinition<object>,
+    boss: PgBoss,
+    batchSize: number,
+    jobs: PgBoss.Job<object>[],
+  ): Promise<void> {
+    // One job's failure retries that job only; the rest of the batch completes.
+    for (const job of jobs) {
+      try {
+        await queue.handle(job.data, { id: job.id });
+      } catch (error) {
+        this.logger.warn(
+          { err: error, queue: queue.name, jobId: job.id },
+          'job failed; it will be retried',
+        );
+        await boss.fail(queue.name, job.id, {
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    // A full batch means more is waiting: fetch again without the polling pause.
+    const self = this.workers.get(queue.name);
+    if (jobs.length === batchSize && self) boss.notifyWorker(self);
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
     if (!this.starting) return;
     const boss = await this.starting.catch(() => undefined);
     // Let running handlers finish (they use the ORM, which closes after this).
-    await boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
+    await boss?.stop({ graceful: true, wait: true, timeout: SHUTDOWN_WAIT_MS });
+    // pg-boss waits for the jobs it knows are running; a batch fetched as it stopped is ours
+    // to wait for, or a worker loop outlives the application (and its timers fire after it).
+    if (this.inFlight.size > 0) {
+      const timer = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...this.inFlight]).finally(() => timer.abort()),
+        sleep(SHUTDOWN_WAIT_MS, undefined, { signal: timer.signal }).catch(() => undefined),
+      ]);
+    }
   }
 }
 
