@@ -9,6 +9,8 @@ import { requestIdFor } from './common/http/request-id';
 import { AppConfig } from './config/app-config';
 import { APP_CONFIG } from './config/config.module';
 import { setupOpenApi } from './openapi';
+import { instrumentHttp } from './observability/http-metrics';
+import { Metrics } from './observability/metrics';
 import { RAW_BODY_ROUTES } from './billing/webhooks/webhook.controller';
 import { UPLOAD_CONTENT_TYPES } from './support/attachments/attachment-type';
 import { ATTACHMENT_UPLOAD_ROUTE } from './support/attachments/attachment.controller';
@@ -51,9 +53,10 @@ export const APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
 export async function configureApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix('v1', {
-    exclude: ['health', 'health/{*path}', 'webhooks/{*path}'],
+    exclude: ['health', 'health/{*path}', 'webhooks/{*path}', 'metrics'],
   });
   const fastify = app.getHttpAdapter().getInstance();
+  instrumentHttp(fastify, app.get(Metrics));
   // Webhook signatures are computed over the exact bytes sent: those routes get
   // the raw body; every other route keeps Fastify's own (safe) JSON parser.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');

@@ -29,7 +29,7 @@ import { BillingModule } from './billing/billing.module';
 import { SupportModule } from './support/support.module';
 import { KnowledgeBaseModule } from './knowledge-base/knowledge-base.module';
 import { JobsModule } from './common/jobs/job-queue';
-import { MetricsModule } from './observability/metrics';
+import { MetricsModule } from './observability/metrics.module';
 
 export interface AppModuleOptions {
   orm?: OrmOverrides;

@@ -26,18 +26,19 @@ export async function migrateOnStart(app: INestApplication, config: AppConfig): 
 /**
  * Graceful stop: readiness turns 503 at once, the load balancer is given
  * `SHUTDOWN_DELAY_MS` to notice, in-flight requests finish, then the app (and
- * its pool) closes and finally the embedded database stops.
+ * its pool) closes and finally what runs beside it (the metrics port, the
+ * embedded database) stops.
  */
 export async function shutDown(
   app: INestApplication,
   config: AppConfig,
-  stopDatabase: () => Promise<void>,
+  stopServices: () => Promise<void>,
 ): Promise<void> {
   app.get(ShutdownState).begin();
   if (config.http.shutdownDelayMs > 0) await sleep(config.http.shutdownDelayMs);
   try {
     await app.close();
   } finally {
-    await stopDatabase();
+    await stopServices();
   }
 }

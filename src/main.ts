@@ -4,6 +4,7 @@ import { createApp } from './app.factory';
 import { describeError, loadConfigOrExit } from './common/entrypoint';
 import { openDatabaseServer, withDatabaseUrl } from './database/database-server';
 import { migrateOnStart, shutDown } from './lifecycle';
+import { startMetricsServer, stopMetricsServer } from './observability/metrics-server';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -20,6 +21,13 @@ async function main(): Promise<void> {
   // `log(object, message)` keeps the message as the message.
   const logger = new Logger('Groundwork');
 
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;
+  // The metrics port outlives the drain: scrapes still see the last figures.
+  const stopServices = async (): Promise<void> => {
+    await stopMetricsServer(metricsServer);
+    await database.stop();
+  };
+
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -28,7 +36,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.log(`${signal} received: draining, then stopping`);
-    shutDown(app, config, database.stop).then(
+    shutDown(app, config, stopServices).then(
       () => {
         logger.log('Stopped cleanly');
         process.exit(0);
@@ -45,10 +53,11 @@ async function main(): Promise<void> {
   try {
     if (config.database.migrateOnStart) await migrateOnStart(app, config);
     await app.listen({ port: config.http.port, host: config.http.host });
+    metricsServer = await startMetricsServer(app, config);
   } catch (error) {
     logger.error({ err: error }, 'Start-up failed');
     await app.close().catch(() => undefined);
-    await database.stop();
+    await stopServices();
     process.exit(1);
   }
   logger.log(
@@ -56,6 +65,11 @@ async function main(): Promise<void> {
       url: config.http.publicUrl,
       docs: `${config.http.publicUrl}/docs`,
       database: database.embedded ? `embedded (${config.dataDir}/postgres)` : 'DATABASE_URL',
+      metrics: config.metrics.port
+        ? `port ${config.metrics.port}`
+        : config.metrics.token
+          ? '/metrics (token)'
+          : 'off (set METRICS_TOKEN or METRICS_PORT)',
       startupMs: Math.round(performance.now() - started),
     },
     `Groundwork is ready on ${config.http.publicUrl}`,

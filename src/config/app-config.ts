@@ -79,6 +79,12 @@ export interface AppConfig {
     /** Largest file accepted, in bytes. */
     maxBytes: number;
   };
+  metrics: {
+    /** When set, `GET /metrics` on the API port answers only `Authorization: Bearer <token>`. */
+    token?: Secret;
+    /** When set, `/metrics` is also served on this separate port (not exposed by the Service). */
+    port?: number;
+  };
   support: {
     /** `round_robin`: each new ticket goes to the platform support user whose last one is oldest. */
     autoAssign: 'round_robin' | 'off';
@@ -165,6 +171,13 @@ const redisUrl = makeValidator<string>((raw) => {
     throw new EnvError(
       'expected a URL such as redis://host:6379 or rediss://user:password@host:6380',
     );
+  }
+  return raw;
+});
+
+const metricsToken = makeValidator<string>((raw) => {
+  if (raw.length < 16 || /\s/.test(raw)) {
+    throw new EnvError('expected at least 16 characters of random data, no spaces');
   }
   return raw;
 });
@@ -287,6 +300,8 @@ const specs = {
   ATTACHMENT_MAX_BYTES: byteSize({ default: 10 * 1024 ** 2 }),
   SUPPORT_AUTO_ASSIGN: str({ choices: ['round_robin', 'off'] as const, default: 'off' }),
   SUPPORT_AUTO_CLOSE_HOURS: int(0, 8760)({ default: 96 }),
+  METRICS_TOKEN: metricsToken({ default: undefined }),
+  METRICS_PORT: int(1, 65535)({ default: undefined }),
 };
 
 const SECRET_NAMES: GeneratedSecretName[] = [
@@ -317,6 +332,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
   const missing = SECRET_NAMES.filter((name) => !env[name]);
   const gateway = env.BILLING_GATEWAY ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'simulated');
   const problems: string[] = [];
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    problems.push(`METRICS_PORT: must differ from PORT (${env.PORT}), or be unset`);
+  }
   if (gateway === 'stripe' && !env.STRIPE_SECRET_KEY) {
     problems.push('STRIPE_SECRET_KEY: is required when BILLING_GATEWAY is stripe');
   }
@@ -382,6 +400,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     attachments: {
       dir: env.ATTACHMENTS_DIR ? resolve(env.ATTACHMENTS_DIR) : join(dataDir, 'attachments'),
       maxBytes: env.ATTACHMENT_MAX_BYTES,
+    },
+    metrics: {
+      token: env.METRICS_TOKEN ? new Secret(env.METRICS_TOKEN) : undefined,
+      port: env.METRICS_PORT,
     },
     support: {
       autoAssign: env.SUPPORT_AUTO_ASSIGN,

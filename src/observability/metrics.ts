@@ -1,5 +1,5 @@
-import { Global, Injectable, Module } from '@nestjs/common';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The application's Prometheus registry: one per application instance (not
@@ -10,8 +10,22 @@ import { Counter, Gauge, Registry } from 'prom-client';
 export class Metrics {
   readonly registry = new Registry();
 
+  constructor() {
+    // Process and runtime: CPU, memory, heap, event-loop lag, GC, handles.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
   counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** A gauge computed when scraped (`collect` sets its values). */
@@ -36,7 +50,3 @@ export class Metrics {
     });
   }
 }
-
-@Global()
-@Module({ providers: [Metrics], exports: [Metrics] })
-export class MetricsModule {}

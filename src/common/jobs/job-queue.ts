@@ -7,16 +7,33 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MikroORM } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import PgBoss from 'pg-boss';
+import { Counter } from 'prom-client';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { sslFromUrl } from '../../database/orm.config';
+import { Metrics } from '../../observability/metrics';
+import { withDeadline } from '../../observability/scrape';
 
 /** How long shutdown waits for running handlers. */
 const SHUTDOWN_WAIT_MS = 20_000;
 
 /** pg-boss keeps its tables here, beside `platform`. */
 export const JOB_SCHEMA = 'pgboss';
+
+/** One queue's jobs as the metrics see them (read across every replica). */
+interface QueueLoad {
+  queue: string;
+  /** Due and waiting for a worker (a first try, or a retry). */
+  created: number;
+  retry: number;
+  active: number;
+  /** Waiting for a later start (a planned retry, a dunning step in 3 days). */
+  scheduled: number;
+  oldestWaitingSeconds: number;
+}
 
 export interface QueueDefinition<Data extends object> {
   name: string;
@@ -56,7 +73,64 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   /** Batches being handled now, so shutdown can wait for the last one to end. */
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(@InjectConfig() private readonly config: AppConfig) {}
+  private readonly completed: Counter<'queue'>;
+  private readonly failed: Counter<'queue'>;
+  /** One read of pg-boss's table serves every queue gauge of a scrape. */
+  private loadRead?: { at: number; rows: Promise<QueueLoad[]> };
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    metrics: Metrics,
+    orm: MikroORM,
+  ) {
+    this.completed = metrics.counter(
+      'groundwork_jobs_completed_total',
+      'Jobs this process handled successfully, by queue',
+      ['queue'],
+    );
+    this.failed = metrics.counter(
+      'groundwork_jobs_failed_total',
+      'Jobs whose handler failed in this process (each failure counts; pg-boss retries), by queue',
+      ['queue'],
+    );
+    const em = orm.em as EntityManager;
+    const timeoutMs = config.database.healthTimeoutMs;
+    const load = () => this.readLoad(em, timeoutMs);
+    metrics.gauge(
+      'groundwork_jobs',
+      'Jobs due or running, by queue and state (created, retry: waiting for a worker; active: running)',
+      ['queue', 'state'],
+      async (gauge) => {
+        const rows = await load();
+        gauge.reset();
+        for (const row of rows) {
+          gauge.set({ queue: row.queue, state: 'created' }, row.created);
+          gauge.set({ queue: row.queue, state: 'retry' }, row.retry);
+          gauge.set({ queue: row.queue, state: 'active' }, row.active);
+        }
+      },
+    );
+    metrics.gauge(
+      'groundwork_jobs_scheduled',
+      'Jobs waiting for a later start time, by queue (not backlog)',
+      ['queue'],
+      async (gauge) => {
+        const rows = await load();
+        gauge.reset();
+        for (const row of rows) gauge.set({ queue: row.queue }, row.scheduled);
+      },
+    );
+    metrics.gauge(
+      'groundwork_job_oldest_waiting_seconds',
+      'How long the oldest due job of each queue has waited for a worker (0: none waiting)',
+      ['queue'],
+      async (gauge) => {
+        const rows = await load();
+        gauge.reset();
+        for (const row of rows) gauge.set({ queue: row.queue }, row.oldestWaitingSeconds);
+      },
+    );
+  }
 
   define<Data extends object>(definition: QueueDefinition<Data>): void {
     if (this.boss) throw new Error(`Queue ${definition.name} defined after the job queue started`);
@@ -83,10 +157,31 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     return id;
   }
 
-  /** Queued (not yet running) jobs of a queue: the backlog metric. */
-  async depth(name: string): Promise<number> {
-    const boss = await this.start();
-    return boss.getQueueSize(name);
+  /** Every defined queue's load (zeros included, so a queue's series never vanish), read at most once a second. */
+  private readLoad(em: EntityManager, timeoutMs: number): Promise<QueueLoad[]> {
+    const now = Date.now();
+    if (this.loadRead && now - this.loadRead.at < 1000) return this.loadRead.rows;
+    const rows = withDeadline(
+      em.getConnection().execute<QueueLoad[]>(
+        `select q.name as queue,
+                count(*) filter (where j.state = 'created' and j.start_after <= now())::int as created,
+                count(*) filter (where j.state = 'retry' and j.start_after <= now())::int as retry,
+                count(*) filter (where j.state = 'active')::int as active,
+                count(*) filter (where j.state < 'active' and j.start_after > now())::int as scheduled,
+                coalesce(extract(epoch from now() - min(j.start_after)
+                  filter (where j.state < 'active' and j.start_after <= now())), 0)::float8
+                  as "oldestWaitingSeconds"
+           from unnest(string_to_array(?, ',')) as q(name)
+           left join ${JOB_SCHEMA}.job j on j.name = q.name and j.state <= 'active'
+          group by q.name`,
+        // Queue names are dotted words, never commas.
+        [[...this.queues.keys()].join(',')],
+      ),
+      timeoutMs,
+      'reading the job queues',
+    );
+    this.loadRead = { at: now, rows };
+    return rows;
   }
 
   private start(): Promise<PgBoss> {
@@ -162,7 +257,9 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     for (const job of jobs) {
       try {
         await queue.handle(job.data, { id: job.id });
+        this.completed.inc({ queue: queue.name });
       } catch (error) {
+        this.failed.inc({ queue: queue.name });
         this.logger.warn(
           { err: error, queue: queue.name, jobId: job.id },
           'job failed; it will be retried',
