@@ -79,6 +79,10 @@ export interface AppConfig {
     /** Largest file accepted, in bytes. */
     maxBytes: number;
   };
+  backup: {
+    /** Where `npm run backup` writes when given no `--output`/`--dir`. */
+    dir: string;
+  };
   metrics: {
     /** When set, `GET /metrics` on the API port answers only `Authorization: Bearer <token>`. */
     token?: Secret;
@@ -300,6 +304,7 @@ const specs = {
   ATTACHMENT_MAX_BYTES: byteSize({ default: 10 * 1024 ** 2 }),
   SUPPORT_AUTO_ASSIGN: str({ choices: ['round_robin', 'off'] as const, default: 'off' }),
   SUPPORT_AUTO_CLOSE_HOURS: int(0, 8760)({ default: 96 }),
+  BACKUP_DIR: str({ default: undefined }),
   METRICS_TOKEN: metricsToken({ default: undefined }),
   METRICS_PORT: int(1, 65535)({ default: undefined }),
 };
@@ -400,6 +405,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     attachments: {
       dir: env.ATTACHMENTS_DIR ? resolve(env.ATTACHMENTS_DIR) : join(dataDir, 'attachments'),
       maxBytes: env.ATTACHMENT_MAX_BYTES,
+    },
+    backup: {
+      dir: env.BACKUP_DIR ? resolve(env.BACKUP_DIR) : join(dataDir, 'backups'),
     },
     metrics: {
       token: env.METRICS_TOKEN ? new Secret(env.METRICS_TOKEN) : undefined,
