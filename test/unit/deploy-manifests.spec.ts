@@ -1,102 +1,76 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import {
+  PodMonitor,
+  PrometheusRule,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Deployment, IDeployment } from 'kubernetes-models/apps/v1';
 import {
   HorizontalPodAutoscaler,
   IHorizontalPodAutoscaler,
 } from 'kubernetes-models/autoscaling/v2';
-import { IJob, Job } from 'kubernetes-models/batch/v1';
+import { CronJob, ICronJob, IJob, Job } from 'kubernetes-models/batch/v1';
 import { INetworkPolicy, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import {
   ConfigMap,
   IConfigMap,
   IContainer,
+  IPersistentVolumeClaim,
   IPodSpec,
   IProbe,
   ISecret,
   IService,
+  PersistentVolumeClaim,
   Secret,
   Service,
   ServiceAccount,
 } from 'kubernetes-models/v1';
+import {
+  idOf,
+  isObject,
+  Manifest,
+  podSpecsOf,
+  readDocuments,
+  readKustomization,
+  readManifests,
+  rel,
+  render,
+  ROOT,
+  splitImage,
+  usedFiles,
+} from './support/kustomize';
 
 /*
  * Checks the delivery files (docker/, k8s/, .dockerignore) without Docker or a
  * cluster: every Kubernetes document is validated against its kind's schema
  * (plus a strict unknown-field check the schemas lack), the overlays are
- * rendered by a small kustomize subset, and the invariants that keep a rollout
- * safe are asserted on every rendering.
+ * rendered by a small kustomize subset (./support/kustomize.ts, compared with
+ * `kubectl kustomize` where one is installed), and the invariants that keep a
+ * rollout safe are asserted on every rendering, for both colours.
  */
 
-const ROOT = resolve(__dirname, '../..');
 const K8S = join(ROOT, 'k8s');
 const DOCKERFILE = join(ROOT, 'docker/Dockerfile');
 const COMPOSE = join(ROOT, 'docker/compose.yml');
 const SECRET_TEMPLATE = join(K8S, 'base/secret.example.yaml');
 const OVERLAYS = ['staging', 'production', 'demo'] as const;
 const RENDERINGS = ['base', ...OVERLAYS] as const;
-type RenderingName = (typeof RENDERINGS)[number];
+type RenderingName = (typeof RENDERINGS)[number] | 'monitoring';
+const COLORS = ['blue', 'green'] as const;
+type Color = (typeof COLORS)[number];
+const COLOR_LABEL = 'app.kubernetes.io/color';
+const TRAFFIC_LABEL = 'groundwork/traffic';
 
 const APP_NAME_LABEL = 'app.kubernetes.io/name';
 const SELF_LABELS = { [APP_NAME_LABEL]: 'groundwork' };
 
-/**
- * Names the architecture documents for the local stack's Redis and SMTP server
- * that src/config does not read yet; drop a name here once the app reads it.
- */
-const PLANNED_ENV_NAMES = ['REDIS_URL', 'SMTP_URL', 'MAIL_FROM'];
-
-const rel = (file: string): string => relative(ROOT, file);
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The monitoring namespace the NetworkPolicy admits to the metrics port. */
+const MONITORING_NAMESPACE = 'monitoring';
 
 // ---------------------------------------------------------------- YAML
-
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  [field: string]: unknown;
-}
-
-/** Every document of a YAML file (multi-document aware); any YAML error fails. */
-function readDocuments(file: string): unknown[] {
-  const documents = Array.from(parseAllDocuments(readFileSync(file, 'utf8')));
-  return documents
-    .map((document) => {
-      const [error] = [...document.errors, ...document.warnings];
-      if (error) throw new Error(`${rel(file)}: ${error.message}`);
-      return document.toJS() as unknown;
-    })
-    .filter((value) => value !== null && value !== undefined);
-}
-
-function asManifest(value: unknown, where: string): Manifest {
-  if (
-    !isObject(value) ||
-    typeof value.apiVersion !== 'string' ||
-    typeof value.kind !== 'string' ||
-    !isObject(value.metadata) ||
-    typeof value.metadata.name !== 'string'
-  ) {
-    throw new Error(`${where}: not a Kubernetes object (apiVersion, kind, metadata.name)`);
-  }
-  return value as Manifest;
-}
-
-const readManifests = (file: string): Manifest[] =>
-  readDocuments(file).map((value, index) =>
-    asManifest(value, `${rel(file)} document ${index + 1}`),
-  );
-
-const idOf = (m: Manifest): string => `${m.kind}/${m.metadata.name}`;
 
 function listYamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -125,6 +99,10 @@ const VALIDATORS: Record<string, Validator> = {
   'autoscaling/v2/HorizontalPodAutoscaler': validator(HorizontalPodAutoscaler),
   'policy/v1/PodDisruptionBudget': validator(PodDisruptionBudget),
   'networking.k8s.io/v1/NetworkPolicy': validator(NetworkPolicy),
+  'v1/PersistentVolumeClaim': validator(PersistentVolumeClaim),
+  'batch/v1/CronJob': validator(CronJob),
+  'monitoring.coreos.com/v1/PrometheusRule': validator(PrometheusRule),
+  'monitoring.coreos.com/v1/PodMonitor': validator(PodMonitor),
 };
 
 function validateSchema(m: Manifest): void {
@@ -196,175 +174,101 @@ function unknownFields(value: unknown, file: string, path: string, found: string
   return found;
 }
 
-const unknownFieldsOf = (m: Manifest): string[] =>
-  unknownFields(m, join(MODELS_ROOT, ...m.apiVersion.split('/'), `${m.kind}.d.ts`), '', []);
+/*
+ * Custom resources (@kubernetes-models/prometheus-operator) declare their
+ * fields inline, one nested type literal per level: read that tree.
+ */
+interface InlineField {
+  node?: InlineNode;
+  file?: string;
+  array: boolean;
+}
+interface InlineNode {
+  fields: Map<string, InlineField>;
+  anyKey: boolean;
+}
+const inlineShapes = new Map<string, InlineNode>();
 
-// ---------------------------------------------------------------- kustomize subset
-
-interface Kustomization {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  resources?: string[];
-  patches?: { path?: string; patch?: string; target?: unknown }[];
-  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
-  replicas?: { name: string; count: number }[];
-  labels?: {
-    pairs: Record<string, string>;
-    includeSelectors?: boolean;
-    includeTemplates?: boolean;
-  }[];
+function inlineShapeOf(file: string): InlineNode {
+  const cached = inlineShapes.get(file);
+  if (cached) return cached;
+  const text = readFileSync(file, 'utf8');
+  const imports = new Map<string, string>();
+  for (const [, names, from] of text.matchAll(/^import \{ ([^}]+) \} from "([^"]+)";$/gm)) {
+    for (const name of names.split(',')) imports.set(name.trim(), from);
+  }
+  const body = /^export interface \w+ \{\n([\s\S]*?)\n\}$/m.exec(text)?.[1] ?? '';
+  const root: InlineNode = { fields: new Map(), anyKey: false };
+  const stack = [root];
+  for (const raw of body.split('\n')) {
+    const line = raw.trim();
+    const top = stack[stack.length - 1];
+    let match: RegExpExecArray | null;
+    if ((match = /^"([^"]+)"\??: (Array<)?\{$/.exec(line))) {
+      const node: InlineNode = { fields: new Map(), anyKey: false };
+      top.fields.set(match[1], { node, array: !!match[2] });
+      stack.push(node);
+    } else if (/^\}>?;?$/.test(line) || /^\}>?\s*\|/.test(line)) {
+      stack.pop();
+    } else if (/^\[key: string\]/.test(line)) {
+      top.anyKey = true;
+    } else if ((match = /^"([^"]+)"\??: (.+?);$/.exec(line))) {
+      const array = /^Array<(\w+)>$/.exec(match[2]);
+      const from = imports.get(array ? array[1] : match[2]);
+      top.fields.set(match[1], {
+        file: from ? declarationFile(file, from) : undefined,
+        array: !!array,
+      });
+    }
+  }
+  inlineShapes.set(file, root);
+  return root;
 }
 
-/** The kustomize features this renderer implements; anything else fails loudly. */
-const KUSTOMIZATION_FIELDS = new Set([
-  'apiVersion',
-  'kind',
-  'namespace',
-  'resources',
-  'patches',
-  'images',
-  'replicas',
-  'labels',
-]);
-
-function readKustomization(file: string): Kustomization {
-  const [value, ...extra] = readDocuments(file);
-  if (!isObject(value) || extra.length > 0) throw new Error(`${rel(file)}: expected one mapping`);
-  const unknown = Object.keys(value).filter((key) => !KUSTOMIZATION_FIELDS.has(key));
-  if (unknown.length > 0) {
-    throw new Error(`${rel(file)}: fields this test does not render: ${unknown.join(', ')}`);
+function unknownInlineFields(
+  value: unknown,
+  node: InlineNode,
+  path: string,
+  found: string[],
+): void {
+  if (!isObject(value) || node.anyKey) return;
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    const field = node.fields.get(key);
+    if (!field) {
+      found.push(at);
+      continue;
+    }
+    const items = field.array && Array.isArray(child) ? child : [child];
+    items.forEach((item, index) => {
+      const where = field.array ? `${at}[${index}]` : at;
+      if (field.node) unknownInlineFields(item, field.node, where, found);
+      else if (field.file) unknownFields(item, field.file, where, found);
+    });
   }
-  if (value.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || value.kind !== 'Kustomization') {
-    throw new Error(`${rel(file)}: expected kustomize.config.k8s.io/v1beta1 Kustomization`);
-  }
-  return value as unknown as Kustomization;
 }
 
-const hasName = (item: unknown): item is { name: string } =>
-  isObject(item) && typeof item.name === 'string';
+const CUSTOM_MODELS_ROOT = dirname(require.resolve('@kubernetes-models/prometheus-operator'));
 
-/** Strategic merge as kustomize applies it to the fields we patch: lists of named items merge by name. */
-function strategicMerge(target: unknown, patch: unknown, where: string): unknown {
-  if (isObject(patch)) {
-    if ('$patch' in patch) throw new Error(`${where}: nested $patch directives are not rendered`);
-    const merged: Record<string, unknown> = isObject(target) ? { ...target } : {};
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === null) delete merged[key];
-      else merged[key] = strategicMerge(merged[key], value, `${where}.${key}`);
-    }
-    return merged;
+function unknownFieldsOf(m: Manifest): string[] {
+  if (m.apiVersion.startsWith('monitoring.coreos.com/')) {
+    const found: string[] = [];
+    const file = join(CUSTOM_MODELS_ROOT, ...m.apiVersion.split('/'), `${m.kind}.d.ts`);
+    unknownInlineFields(m, inlineShapeOf(file), '', found);
+    return found;
   }
-  if (Array.isArray(patch) && Array.isArray(target) && [...patch, ...target].every(hasName)) {
-    const merged = [...(target as { name: string }[])];
-    for (const item of patch as { name: string }[]) {
-      const index = merged.findIndex((existing) => existing.name === item.name);
-      if (index === -1) merged.push(item);
-      else merged[index] = strategicMerge(merged[index], item, `${where}[${item.name}]`) as never;
-    }
-    return merged;
-  }
-  return structuredClone(patch);
+  return unknownFields(m, join(MODELS_ROOT, ...m.apiVersion.split('/'), `${m.kind}.d.ts`), '', []);
 }
 
-function podTemplateOf(m: Manifest): { metadata?: Manifest['metadata']; spec?: IPodSpec } | null {
-  const spec = m.spec;
-  if (!isObject(spec) || !isObject(spec.template)) return null;
-  return spec.template;
-}
-
-const splitImage = (image: string): { name: string; tag?: string; digest?: string } => {
-  const [withTag, digest] = image.split('@');
-  const slash = withTag.lastIndexOf('/');
-  const colon = withTag.lastIndexOf(':');
-  return colon > slash
-    ? { name: withTag.slice(0, colon), tag: withTag.slice(colon + 1), digest }
-    : { name: withTag, digest };
-};
-
-/** Which role each YAML file under k8s/ played in the renderings. */
-const usedFiles = new Map<string, 'kustomization' | 'resource' | 'patch'>();
-
-function render(dir: string): Manifest[] {
-  const file = join(dir, 'kustomization.yaml');
-  if (!existsSync(file)) throw new Error(`${rel(dir)}: no kustomization.yaml`);
-  usedFiles.set(file, 'kustomization');
-  const k = readKustomization(file);
-
-  let resources: Manifest[] = [];
-  for (const entry of k.resources ?? []) {
-    const path = resolve(dir, entry);
-    if (!existsSync(path)) throw new Error(`${rel(file)}: resource ${entry} does not exist`);
-    if (statSync(path).isDirectory()) {
-      resources.push(...render(path));
-    } else {
-      usedFiles.set(path, 'resource');
-      resources.push(...readManifests(path));
-    }
-  }
-  const ids = resources.map(idOf);
-  const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
-  if (duplicate) throw new Error(`${rel(file)}: ${duplicate} is defined twice`);
-
-  for (const entry of k.patches ?? []) {
-    if (!entry.path || entry.patch !== undefined || entry.target !== undefined) {
-      throw new Error(`${rel(file)}: only file patches without target are rendered`);
-    }
-    const path = resolve(dir, entry.path);
-    if (!existsSync(path)) throw new Error(`${rel(file)}: patch ${entry.path} does not exist`);
-    usedFiles.set(path, 'patch');
-    for (const patch of readManifests(path)) {
-      const index = resources.findIndex(
-        (m) => m.apiVersion === patch.apiVersion && idOf(m) === idOf(patch),
-      );
-      if (index === -1) {
-        throw new Error(`${rel(path)}: patches ${idOf(patch)}, which is not among the resources`);
-      }
-      const { $patch: directive, ...fields } = patch;
-      if (directive === 'delete') resources.splice(index, 1);
-      else if (directive === undefined) {
-        resources[index] = strategicMerge(resources[index], fields, rel(path)) as Manifest;
-      } else throw new Error(`${rel(path)}: unsupported $patch: ${JSON.stringify(directive)}`);
-    }
-  }
-
-  resources = resources.map((m) => structuredClone(m));
-  for (const m of resources) {
-    if (k.namespace) m.metadata.namespace = k.namespace;
-    const template = podTemplateOf(m);
-    for (const { pairs, includeSelectors, includeTemplates } of k.labels ?? []) {
-      if (includeSelectors) throw new Error(`${rel(file)}: includeSelectors is not rendered`);
-      m.metadata.labels = { ...m.metadata.labels, ...pairs };
-      if (includeTemplates && template) {
-        template.metadata = {
-          ...template.metadata,
-          labels: { ...template.metadata?.labels, ...pairs },
-        } as Manifest['metadata'];
-      }
-    }
-    for (const container of template?.spec?.containers ?? []) {
-      for (const image of k.images ?? []) {
-        const current = splitImage(container.image ?? '');
-        if (current.name !== image.name) continue;
-        const tag = image.newTag ?? current.tag;
-        const digest = image.digest ?? current.digest;
-        container.image = `${image.newName ?? current.name}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
-      }
-    }
-  }
-  for (const { name, count } of k.replicas ?? []) {
-    const target = resources.find((m) => m.kind === 'Deployment' && m.metadata.name === name);
-    if (!target || !isObject(target.spec)) throw new Error(`${rel(file)}: no Deployment ${name}`);
-    target.spec.replicas = count;
-  }
-  return resources;
-}
+// ---------------------------------------------------------------- renderings
 
 const renderings = new Map<RenderingName, Manifest[]>();
+const renderingDir = (name: RenderingName): string =>
+  name === 'base' || name === 'monitoring' ? join(K8S, name) : join(K8S, 'overlays', name);
 function rendering(name: RenderingName): Manifest[] {
   let resources = renderings.get(name);
   if (!resources) {
-    resources = render(name === 'base' ? join(K8S, 'base') : join(K8S, 'overlays', name));
+    resources = render(renderingDir(name));
     renderings.set(name, resources);
   }
   return resources;
@@ -405,6 +309,35 @@ function appEnvNames(): Set<string> {
   const specs = /^const specs = \{\n([\s\S]*?)\n\};$/m.exec(source)?.[1];
   if (!specs) throw new Error('src/config/app-config.ts: no `const specs = { ... };` block');
   return new Set(Array.from(specs.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm), (m) => m[1]));
+}
+
+/**
+ * Variables the command-line tools read from the environment themselves, not
+ * through app-config.ts: `env.NAME` in src/database/backup/ (PG_BIN_DIR).
+ */
+function toolEnvNames(): Set<string> {
+  const dir = join(ROOT, 'src/database/backup');
+  const names = new Set<string>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))) {
+    const source = readFileSync(join(dir, file), 'utf8');
+    for (const [, name] of source.matchAll(/\benv\.([A-Z][A-Z0-9_]+)\b/g)) names.add(name);
+  }
+  return names;
+}
+
+/** The verification command k8s/scripts/blue-green-deploy.sh runs in the image. */
+function smokeCommand(): string[] {
+  const script = readFileSync(join(K8S, 'scripts/blue-green-deploy.sh'), 'utf8');
+  const line = /^\s*SMOKE_COMMAND=\(([^)]*)\)/m.exec(script)?.[1];
+  if (!line) throw new Error('k8s/scripts/blue-green-deploy.sh: no SMOKE_COMMAND=(...)');
+  return line.split(/\s+/).filter(Boolean);
+}
+
+/** The PostgreSQL major whose client tools the image installs (ARG PG_MAJOR). */
+function dockerfilePgMajor(): number {
+  const arg = /^ARG PG_MAJOR=(\d+)$/m.exec(readFileSync(DOCKERFILE, 'utf8'))?.[1];
+  if (!arg) throw new Error('docker/Dockerfile: no ARG PG_MAJOR=<major>');
+  return Number(arg);
 }
 
 const matchesLabels = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
@@ -453,12 +386,69 @@ const imageIsPinned = (image: string): boolean => {
 
 // ---------------------------------------------------------------- Kubernetes
 
-function podSpecs(resources: Manifest[]): { owner: string; spec: IPodSpec }[] {
+interface PodOwner {
+  owner: string;
+  spec: IPodSpec;
+  labels: Record<string, string>;
+}
+
+/** Every pod a rendering runs (both colours, the migration Job, the backup CronJob), with its labels. */
+function podSpecs(resources: Manifest[]): PodOwner[] {
   return resources.flatMap((m) => {
-    const spec = podTemplateOf(m)?.spec;
-    return spec ? [{ owner: idOf(m), spec }] : [];
+    const specs = podSpecsOf(m);
+    const template =
+      m.kind === 'CronJob'
+        ? (m as unknown as ICronJob).spec!.jobTemplate.spec!.template
+        : (m.spec as { template?: { metadata?: { labels?: Record<string, string> } } })?.template;
+    return specs.map((spec) => ({
+      owner: idOf(m),
+      spec,
+      labels: template?.metadata?.labels ?? {},
+    }));
   });
 }
+
+const other = (color: Color): Color => (color === 'blue' ? 'green' : 'blue');
+const colorName = (color: Color) => `groundwork-${color}`;
+
+/** A colour's objects with the colour taken out: what must be equal for both colours. */
+function withoutColor(resources: Manifest[], color: Color): unknown[] {
+  const objects = resources
+    .filter((m) => m.metadata.labels?.[COLOR_LABEL] === color)
+    .sort((a, b) => idOf(a).localeCompare(idOf(b)));
+  return JSON.parse(
+    JSON.stringify(objects)
+      .replaceAll(`"${colorName(color)}"`, '"groundwork-COLOR"')
+      .replaceAll(`"${COLOR_LABEL}":"${color}"`, `"${COLOR_LABEL}":"COLOR"`),
+  ) as unknown[];
+}
+
+/** `kustomize build` or `kubectl kustomize`, when one is installed (CI runners have kubectl). */
+const kustomizeCommand = ((): string[] | undefined => {
+  for (const command of [
+    ['kustomize', 'build'],
+    ['kubectl', 'kustomize'],
+  ]) {
+    try {
+      execFileSync(command[0], [...command.slice(1), '--help'], {
+        stdio: 'ignore',
+        timeout: 20_000,
+      });
+      return command;
+    } catch {
+      // not installed: try the next one
+    }
+  }
+  return undefined;
+})();
+
+const byId = (resources: unknown[]): Record<string, unknown> =>
+  Object.fromEntries(
+    resources.map((value) => {
+      const m = value as Manifest;
+      return [`${m.apiVersion} ${idOf(m)} ${m.metadata.namespace ?? ''}`, value];
+    }),
+  );
 
 describe('k8s/', () => {
   it('has the base and the staging, production and demo overlays', () => {
@@ -467,14 +457,28 @@ describe('k8s/', () => {
     expect(overlays).toEqual([...OVERLAYS].sort());
   });
 
-  it('renders every kustomization, and every YAML file is a kustomization, resource, patch or the Secret template', () => {
-    for (const name of RENDERINGS) rendering(name);
+  it('renders every kustomization, and every file is a kustomization, resource, patch, generator input or the Secret template', () => {
+    for (const name of [...RENDERINGS, 'monitoring'] as const) rendering(name);
     const stray = listYamlFiles(K8S)
       .filter((file) => !usedFiles.has(file) && file !== SECRET_TEMPLATE)
       .map(rel);
     expect(stray).toEqual([]);
+    expect(usedFiles.get(join(K8S, 'monitoring/grafana-dashboard.json'))).toBe('generated');
     for (const file of listYamlFiles(K8S)) readDocuments(file);
   });
+
+  (kustomizeCommand ? it : it.skip).each([...RENDERINGS, 'monitoring'] as const)(
+    'renders %s exactly as kustomize does',
+    (name) => {
+      const [command, ...args] = kustomizeCommand!;
+      const output = execFileSync(command, [...args, renderingDir(name)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const expected = Array.from(parseAllDocuments(output), (d) => d.toJS() as unknown);
+      expect(byId(structuredClone(rendering(name)))).toEqual(byId(expected));
+    },
+  );
 
   it('keeps the Secret template out of every kustomization', () => {
     for (const name of RENDERINGS) rendering(name);
@@ -482,16 +486,36 @@ describe('k8s/', () => {
     expect(rendering('base').filter((m) => m.kind === 'Secret')).toEqual([]);
   });
 
-  it('lists every base manifest in the base kustomization', () => {
+  it('lists every base manifest in the base kustomization, and the API once per colour', () => {
     const base = readKustomization(join(K8S, 'base/kustomization.yaml'));
     const files = readdirSync(join(K8S, 'base'))
       .filter((name) => /\.ya?ml$/.test(name))
       .filter((name) => !['kustomization.yaml', 'secret.example.yaml'].includes(name))
       .sort();
-    expect([...(base.resources ?? [])].sort()).toEqual(files);
+    expect([...(base.resources ?? [])].sort()).toEqual([...files, ...COLORS].sort());
+    // The API's own files are rendered only through the colours.
+    const api = readKustomization(join(K8S, 'base/api/kustomization.yaml'));
+    const apiFiles = readdirSync(join(K8S, 'base/api'))
+      .filter((name) => /\.ya?ml$/.test(name) && name !== 'kustomization.yaml')
+      .sort();
+    expect([...(api.resources ?? [])].sort()).toEqual(apiFiles);
   });
 
-  it('resolves each overlay from the base, with its own namespace and image tag', () => {
+  it.each(COLORS)(
+    'renders the %s colour from api/ with its name suffix and colour label in every selector',
+    (color) => {
+      const k = readKustomization(join(K8S, 'base', color, 'kustomization.yaml'));
+      expect(k).toEqual({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        nameSuffix: `-${color}`,
+        labels: [{ pairs: { [COLOR_LABEL]: color }, includeSelectors: true }],
+        resources: ['../api'],
+      });
+    },
+  );
+
+  it('resolves each overlay from the base, with its own namespace, image tag and one size for both colours', () => {
     const namespaces = new Set<string>();
     for (const overlay of OVERLAYS) {
       const k = readKustomization(join(K8S, 'overlays', overlay, 'kustomization.yaml'));
@@ -500,12 +524,15 @@ describe('k8s/', () => {
         expect(existsSync(resolve(K8S, 'overlays', overlay, entry))).toBe(true);
       }
       expect(k.namespace).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(k.namespace).not.toBe(MONITORING_NAMESPACE);
       namespaces.add(k.namespace!);
       expect(k.images).toEqual([
         expect.objectContaining({ name: 'groundwork', newTag: expect.any(String) }),
       ]);
       expect(k.images![0].newTag).not.toBe('latest');
-      expect(k.replicas).toEqual([{ name: 'groundwork', count: expect.any(Number) }]);
+      const count = k.replicas?.[0]?.count;
+      expect(k.replicas).toEqual(COLORS.map((color) => ({ name: colorName(color), count })));
+      expect(count).toBeGreaterThanOrEqual(1);
     }
     expect(namespaces.size).toBe(OVERLAYS.length);
   });
@@ -530,9 +557,29 @@ describe('k8s/', () => {
     expect(readFileSync(SECRET_TEMPLATE, 'utf8')).toMatch(/openssl rand -base64 32/);
   });
 
+  describe('the renderer', () => {
+    it('renames the references kustomize renames: scaleTargetRef follows the suffix, outside names stay', () => {
+      for (const color of COLORS) {
+        const hpa = find<IHorizontalPodAutoscaler>(
+          rendering('base'),
+          'HorizontalPodAutoscaler',
+          colorName(color),
+        );
+        expect(hpa.spec!.scaleTargetRef.name).toBe(colorName(color));
+        const pod = find<IDeployment>(rendering('base'), 'Deployment', colorName(color)).spec!
+          .template.spec!;
+        // The ConfigMap and ServiceAccount are outside the colour: their names are unchanged.
+        expect(pod.serviceAccountName).toBe('groundwork');
+        expect(pod.containers[0].envFrom![0].configMapRef!.name).toBe('groundwork-config');
+      }
+    });
+  });
+
   describe('the strict field check', () => {
     it('reports a misspelt field at any depth', () => {
-      const deployment = structuredClone(find<Manifest>(rendering('base'), 'Deployment'));
+      const deployment = structuredClone(
+        find<Manifest>(rendering('base'), 'Deployment', colorName('blue')),
+      );
       const container = (deployment as unknown as IDeployment).spec!.template.spec!.containers[0];
       Object.assign(container, { readinesProbe: container.readinessProbe });
       Object.assign(container.securityContext!, { readOnlyRootFileSystem: true });
@@ -544,8 +591,21 @@ describe('k8s/', () => {
       ]);
     });
 
+    it('reports misspelt fields of custom resources too', () => {
+      const monitor = structuredClone(find<Manifest>(rendering('monitoring'), 'PodMonitor'));
+      const spec = monitor.spec as { podMetricsEndpoints: Record<string, unknown>[] };
+      Object.assign(spec.podMetricsEndpoints[0], { scrapeTimeOut: '10s' });
+      Object.assign(monitor.metadata, { lables: {} });
+      expect(unknownFieldsOf(monitor).sort()).toEqual([
+        'metadata.lables',
+        'spec.podMetricsEndpoints[0].scrapeTimeOut',
+      ]);
+    });
+
     it('is backed by a schema that rejects wrong types', () => {
-      const configMap = structuredClone(find<Manifest>(rendering('base'), 'ConfigMap'));
+      const configMap = structuredClone(
+        find<Manifest>(rendering('base'), 'ConfigMap', 'groundwork-config'),
+      );
       (configMap.data as Record<string, unknown>).PORT = 3000;
       expect(() => validateSchema(configMap)).toThrow(/must be string/);
     });
@@ -553,17 +613,19 @@ describe('k8s/', () => {
 
   describe.each(RENDERINGS)('rendered %s', (name) => {
     const resources = () => rendering(name);
-    const deployment = () => find<IDeployment>(resources(), 'Deployment', 'groundwork');
+    const deployment = (color: Color) =>
+      find<IDeployment>(resources(), 'Deployment', colorName(color));
     const job = () => find<IJob>(resources(), 'Job', 'groundwork-migrate');
-    const appContainer = (): IContainer => {
-      const containers = deployment().spec!.template.spec!.containers;
+    const backups = () => findAll<ICronJob>(resources(), 'CronJob');
+    const appContainer = (color: Color): IContainer => {
+      const containers = deployment(color).spec!.template.spec!.containers;
       expect(containers).toHaveLength(1);
       return containers[0];
     };
-    const podLabels = () => deployment().spec!.template.metadata!.labels ?? {};
+    const podLabels = (color: Color) => deployment(color).spec!.template.metadata!.labels ?? {};
     const jobPodLabels = () => job().spec!.template.metadata!.labels ?? {};
     const configData = () => {
-      const ref = appContainer().envFrom?.find((source) => source.configMapRef)?.configMapRef;
+      const ref = appContainer('blue').envFrom?.find((source) => source.configMapRef)?.configMapRef;
       return find<IConfigMap>(resources(), 'ConfigMap', ref?.name).data ?? {};
     };
 
@@ -572,7 +634,8 @@ describe('k8s/', () => {
         expect(() => validateSchema(m)).not.toThrow();
         expect({ [idOf(m)]: unknownFieldsOf(m) }).toEqual({ [idOf(m)]: [] });
       }
-      expect(resources().map((m) => m.kind)).toEqual(
+      const kinds = resources().map((m) => m.kind);
+      expect(kinds).toEqual(
         expect.arrayContaining([
           'ConfigMap',
           'Deployment',
@@ -580,8 +643,11 @@ describe('k8s/', () => {
           'Job',
           'NetworkPolicy',
           'Service',
+          'ServiceAccount',
         ]),
       );
+      if (name !== 'demo')
+        expect(kinds).toEqual(expect.arrayContaining(['CronJob', 'PersistentVolumeClaim']));
     });
 
     it('labels every object app.kubernetes.io/name: groundwork', () => {
@@ -590,49 +656,140 @@ describe('k8s/', () => {
           [idOf(m)]: expect.objectContaining(SELF_LABELS),
         });
       }
-      expect(podLabels()).toEqual(expect.objectContaining(SELF_LABELS));
-      expect(jobPodLabels()).toEqual(expect.objectContaining(SELF_LABELS));
+      for (const { owner, labels } of podSpecs(resources())) {
+        expect({ owner, labels }).toEqual({ owner, labels: expect.objectContaining(SELF_LABELS) });
+      }
     });
 
-    it('selects its own pods: the Deployment selector matches the pod template', () => {
-      expect(matchesLabels(deployment().spec!.selector.matchLabels ?? {}, podLabels())).toBe(true);
-      expect(deployment().spec!.selector.matchExpressions).toBeUndefined();
+    it('runs the API as exactly two colours, each a Deployment, HPA (and PDB) of its own', () => {
+      const deployments = findAll<IDeployment>(resources(), 'Deployment');
+      expect(deployments.map((d) => d.metadata!.name).sort()).toEqual(COLORS.map(colorName));
+      for (const color of COLORS) {
+        for (const m of resources().filter((r) => r.metadata.labels?.[COLOR_LABEL] === color)) {
+          expect(m.metadata.name).toBe(colorName(color));
+        }
+        expect(podLabels(color)[COLOR_LABEL]).toBe(color);
+        expect(podLabels(color)['app.kubernetes.io/component']).toBe('api');
+      }
     });
 
-    it('probes /health/live (startup, liveness) and /health/ready (readiness) on the named port', () => {
-      const container = appContainer();
-      const http = container.ports?.find((port) => port.name === 'http');
-      expect(http).toEqual(expect.objectContaining({ containerPort: 3000 }));
-      const probe = (p: IProbe | undefined) =>
-        p?.httpGet && { path: p.httpGet.path, port: p.httpGet.port };
-      expect(probe(container.startupProbe)).toEqual({ path: '/health/live', port: 'http' });
-      expect(probe(container.livenessProbe)).toEqual({ path: '/health/live', port: 'http' });
-      expect(probe(container.readinessProbe)).toEqual({ path: '/health/ready', port: 'http' });
-      // The readiness check pings the database with HEALTH_DB_TIMEOUT_MS; the
-      // probe must wait longer, or a slow database looks like a dead pod.
-      const dbTimeout = Number(configData().HEALTH_DB_TIMEOUT_MS);
-      expect(dbTimeout).toBeGreaterThan(0);
-      expect((container.readinessProbe!.timeoutSeconds ?? 1) * 1000).toBeGreaterThan(dbTimeout);
-      // The startup probe gives a cold start (pool, Nest modules) at least 30 s.
-      const startup = container.startupProbe!;
+    it('renders both colours identically except for their colour and names', () => {
+      expect(withoutColor(resources(), 'green')).toEqual(withoutColor(resources(), 'blue'));
+      expect(withoutColor(resources(), 'blue').length).toBeGreaterThanOrEqual(2);
+    });
+
+    it.each(COLORS)(
+      '%s selects its own pods only, in its selector and its spread constraint',
+      (color) => {
+        const spec = deployment(color).spec!;
+        expect(spec.selector.matchExpressions).toBeUndefined();
+        const selector = spec.selector.matchLabels ?? {};
+        expect(selector[COLOR_LABEL]).toBe(color);
+        expect(matchesLabels(selector, podLabels(color))).toBe(true);
+        expect(matchesLabels(selector, podLabels(other(color)))).toBe(false);
+        for (const constraint of spec.template.spec!.topologySpreadConstraints ?? []) {
+          expect(constraint.labelSelector?.matchLabels).toEqual(selector);
+        }
+      },
+    );
+
+    it('routes the live and preview Services to exactly one colour each, on the named http port', () => {
+      const pods = podSpecs(resources());
+      const selected = ['groundwork', 'groundwork-preview'].map((serviceName) => {
+        const service = find<IService>(resources(), 'Service', serviceName);
+        expect(service.spec!.type ?? 'ClusterIP').toBe('ClusterIP');
+        expect(service.spec!.ports).toEqual([
+          expect.objectContaining({ port: 80, targetPort: 'http', name: 'http' }),
+        ]);
+        const selector = service.spec!.selector ?? {};
+        const owners = pods
+          .filter((pod) => matchesLabels(selector, pod.labels))
+          .map((p) => p.owner);
+        expect({ serviceName, owners }).toEqual({
+          serviceName,
+          owners: [expect.stringMatching(/^Deployment\/groundwork-(blue|green)$/)],
+        });
+        return selector[COLOR_LABEL];
+      });
+      expect(new Set(selected).size).toBe(2);
       expect(
-        (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3),
-      ).toBeGreaterThanOrEqual(30);
+        find<IService>(resources(), 'Service', 'groundwork').metadata!.labels![TRAFFIC_LABEL],
+      ).toBe('live');
+      expect(
+        find<IService>(resources(), 'Service', 'groundwork-preview').metadata!.labels![
+          TRAFFIC_LABEL
+        ],
+      ).toBe('preview');
+      // The scripts leave the Services out of a release's apply by this label, and only them.
+      expect(
+        resources()
+          .filter((m) => m.metadata.labels?.[TRAFFIC_LABEL])
+          .map(idOf)
+          .sort(),
+      ).toEqual(['Service/groundwork', 'Service/groundwork-preview']);
     });
 
-    it('listens on the port the ConfigMap gives the app', () => {
-      expect(Number(configData().PORT)).toBe(
-        appContainer().ports!.find((port) => port.name === 'http')!.containerPort,
-      );
+    it.each(COLORS)(
+      '%s probes /health/live (startup, liveness) and /health/ready (readiness) on the named port',
+      (color) => {
+        const container = appContainer(color);
+        const ports = container.ports ?? [];
+        expect(new Set(ports.map((p) => p.name)).size).toBe(ports.length);
+        const http = ports.find((port) => port.name === 'http');
+        expect(http?.containerPort).toBe(Number(configData().PORT));
+        const probe = (p: IProbe | undefined) =>
+          p?.httpGet && { path: p.httpGet.path, port: p.httpGet.port };
+        expect(probe(container.startupProbe)).toEqual({ path: '/health/live', port: 'http' });
+        expect(probe(container.livenessProbe)).toEqual({ path: '/health/live', port: 'http' });
+        expect(probe(container.readinessProbe)).toEqual({ path: '/health/ready', port: 'http' });
+        // The readiness check pings the database with HEALTH_DB_TIMEOUT_MS; the
+        // probe must wait longer, or a slow database looks like a dead pod.
+        const dbTimeout = Number(configData().HEALTH_DB_TIMEOUT_MS);
+        expect(dbTimeout).toBeGreaterThan(0);
+        expect((container.readinessProbe!.timeoutSeconds ?? 1) * 1000).toBeGreaterThan(dbTimeout);
+        // The startup probe gives a cold start (pool, Nest modules) at least 30 s.
+        const startup = container.startupProbe!;
+        expect(
+          (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3),
+        ).toBeGreaterThanOrEqual(30);
+      },
+    );
+
+    it('probes paths the app serves', () => {
+      const controller = readFileSync(join(ROOT, 'src/health/health.controller.ts'), 'utf8');
+      expect(controller).toMatch(/@Controller\('health'\)/);
+      expect(controller).toMatch(/@Get\('live'\)/);
+      expect(controller).toMatch(/@Get\('ready'\)/);
     });
+
+    it.each(COLORS)(
+      '%s exposes the metrics port the ConfigMap gives METRICS_PORT, and no other',
+      (color) => {
+        const ports = appContainer(color).ports ?? [];
+        const metricsPort = configData().METRICS_PORT;
+        if (metricsPort === undefined) {
+          expect(ports.map((p) => p.name)).toEqual(['http']);
+          return;
+        }
+        expect(Number(metricsPort)).not.toBe(Number(configData().PORT));
+        expect(ports.map((p) => [p.name, p.containerPort])).toEqual([
+          ['http', Number(configData().PORT)],
+          ['metrics', Number(metricsPort)],
+        ]);
+      },
+    );
 
     it('runs the image CMD from package.json start:prod, not a command of its own', () => {
-      expect(appContainer().command).toBeUndefined();
-      expect(appContainer().args).toBeUndefined();
+      for (const color of COLORS) {
+        expect(appContainer(color).command).toBeUndefined();
+        expect(appContainer(color).args).toBeUndefined();
+      }
     });
 
-    it('runs every pod as non-root with a read-only root filesystem and no privileges', () => {
-      for (const { owner, spec } of podSpecs(resources())) {
+    it('runs every pod as non-root with a read-only root filesystem, no privileges and /tmp on an emptyDir', () => {
+      const pods = podSpecs(resources());
+      expect(pods.length).toBeGreaterThanOrEqual(name === 'demo' ? 3 : 4);
+      for (const { owner, spec } of pods) {
         expect({ owner, pod: spec.securityContext }).toEqual({
           owner,
           pod: expect.objectContaining({
@@ -642,8 +799,9 @@ describe('k8s/', () => {
           }),
         });
         expect(spec.automountServiceAccountToken).toBe(false);
+        expect(spec.enableServiceLinks).toBe(false);
         const tmp = spec.volumes?.find((volume) => volume.emptyDir !== undefined);
-        expect(tmp).toBeDefined();
+        expect({ owner, tmp: !!tmp }).toEqual({ owner, tmp: true });
         for (const container of [...spec.containers, ...(spec.initContainers ?? [])]) {
           const context = container.securityContext;
           expect({ owner, container: container.name, context }).toEqual({
@@ -687,38 +845,40 @@ describe('k8s/', () => {
       }
     });
 
-    it('uses pinned images, the same one for the API and the migration Job', () => {
+    it('uses one pinned image for both colours, the migration Job and the backup CronJob', () => {
+      const images = new Set<string>();
       for (const { owner, spec } of podSpecs(resources())) {
         for (const container of spec.containers) {
           expect({
             owner,
             image: container.image,
             pinned: imageIsPinned(container.image!),
-          }).toEqual({
-            owner,
-            image: container.image,
-            pinned: true,
-          });
+          }).toEqual({ owner, image: container.image, pinned: true });
+          images.add(container.image!);
         }
       }
-      expect(job().spec!.template.spec!.containers[0].image).toBe(appContainer().image);
+      expect([...images]).toEqual([appContainer('blue').image]);
     });
 
     it('drains gracefully: SHUTDOWN_DELAY_MS 5000 within a 30 s grace period, no migration at start', () => {
-      const pod = deployment().spec!.template.spec!;
-      expect(pod.terminationGracePeriodSeconds).toBe(30);
-      const env = Object.fromEntries((appContainer().env ?? []).map((e) => [e.name, e.value]));
-      expect(env.SHUTDOWN_DELAY_MS).toBe('5000');
-      expect(env.MIGRATE_ON_START).toBe('false');
-      // Leave at least 10 s after the delay for in-flight requests and the pool to close.
-      expect(Number(env.SHUTDOWN_DELAY_MS) + 10_000).toBeLessThanOrEqual(
-        pod.terminationGracePeriodSeconds! * 1000,
-      );
-      expect(deployment().spec!.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+      for (const color of COLORS) {
+        const pod = deployment(color).spec!.template.spec!;
+        expect(pod.terminationGracePeriodSeconds).toBe(30);
+        const env = Object.fromEntries(
+          (appContainer(color).env ?? []).map((e) => [e.name, e.value]),
+        );
+        expect(env.SHUTDOWN_DELAY_MS).toBe('5000');
+        expect(env.MIGRATE_ON_START).toBe('false');
+        // Leave at least 10 s after the delay for in-flight requests and the pool to close.
+        expect(Number(env.SHUTDOWN_DELAY_MS) + 10_000).toBeLessThanOrEqual(
+          pod.terminationGracePeriodSeconds! * 1000,
+        );
+        expect(deployment(color).spec!.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+      }
     });
 
-    it('reads its configuration from the ConfigMap and the groundwork-secrets Secret', () => {
-      const envFrom = appContainer().envFrom ?? [];
+    it('reads its configuration from the ConfigMap and the groundwork-secrets Secret, in every pod', () => {
+      const envFrom = appContainer('blue').envFrom ?? [];
       const configMap = envFrom.find((source) => source.configMapRef)?.configMapRef?.name;
       const secret = envFrom.find((source) => source.secretRef)?.secretRef?.name;
       expect(resources().some((m) => m.kind === 'ConfigMap' && m.metadata.name === configMap)).toBe(
@@ -726,61 +886,87 @@ describe('k8s/', () => {
       );
       expect(secret).toBe(readManifests(SECRET_TEMPLATE)[0].metadata.name);
       expect(configData().NODE_ENV).toBe('production');
+      for (const { owner, spec } of podSpecs(resources())) {
+        expect({ owner, envFrom: spec.containers[0].envFrom }).toEqual({ owner, envFrom });
+      }
     });
 
-    it('routes the Service to the API pods only, on the named http port', () => {
-      const service = find<IService>(resources(), 'Service', 'groundwork');
-      expect(service.spec!.type ?? 'ClusterIP').toBe('ClusterIP');
-      expect(matchesLabels(service.spec!.selector ?? {}, podLabels())).toBe(true);
-      expect(matchesLabels(service.spec!.selector ?? {}, jobPodLabels())).toBe(false);
-      expect(service.spec!.ports).toEqual([
-        expect.objectContaining({ port: 80, targetPort: 'http', name: 'http' }),
-      ]);
-    });
-
-    it('autoscales the Deployment on 70% CPU from its declared replica count', () => {
-      const hpa = find<IHorizontalPodAutoscaler>(resources(), 'HorizontalPodAutoscaler');
+    it.each(COLORS)('autoscales %s on 70%% CPU from its declared replica count', (color) => {
+      const hpa = find<IHorizontalPodAutoscaler>(
+        resources(),
+        'HorizontalPodAutoscaler',
+        colorName(color),
+      );
       expect(hpa.spec!.scaleTargetRef).toEqual({
         apiVersion: 'apps/v1',
         kind: 'Deployment',
-        name: 'groundwork',
+        name: colorName(color),
       });
       expect(hpa.spec!.metrics).toContainEqual({
         type: 'Resource',
         resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
       });
       // Utilization is measured against requests; without one the HPA cannot act.
-      expect(appContainer().resources?.requests?.cpu).toBeDefined();
-      expect(hpa.spec!.minReplicas).toBe(deployment().spec!.replicas);
+      expect(appContainer(color).resources?.requests?.cpu).toBeDefined();
+      expect(hpa.spec!.minReplicas).toBe(deployment(color).spec!.replicas);
       expect(hpa.spec!.maxReplicas).toBeGreaterThan(hpa.spec!.minReplicas!);
     });
 
-    it('protects availability with a PDB that never blocks a node drain', () => {
-      const pdbs = findAll<IPodDisruptionBudget>(resources(), 'PodDisruptionBudget');
-      const replicas = deployment().spec!.replicas!;
+    it.each(COLORS)('protects %s with a PDB of its own that never blocks a node drain', (color) => {
+      const pdbs = findAll<IPodDisruptionBudget>(resources(), 'PodDisruptionBudget').filter((pdb) =>
+        matchesLabels(pdb.spec!.selector!.matchLabels ?? {}, podLabels(color)),
+      );
+      const replicas = deployment(color).spec!.replicas!;
       if (replicas === 1) {
         // minAvailable 1 of 1 would make every eviction impossible.
         expect(pdbs).toEqual([]);
         return;
       }
       expect(pdbs).toHaveLength(1);
+      expect(pdbs[0].metadata!.name).toBe(colorName(color));
       expect(pdbs[0].spec!.minAvailable).toBe(1);
-      expect(replicas).toBeGreaterThan(1);
-      expect(matchesLabels(pdbs[0].spec!.selector!.matchLabels ?? {}, podLabels())).toBe(true);
+      expect(
+        matchesLabels(pdbs[0].spec!.selector!.matchLabels ?? {}, podLabels(other(color))),
+      ).toBe(false);
     });
 
-    it('limits network traffic: ingress on the app port, egress to DNS, PostgreSQL, Redis, SMTP, HTTPS', () => {
+    it('limits network traffic: the app port from anywhere, metrics only from monitoring, narrow egress', () => {
       const policy = find<INetworkPolicy>(resources(), 'NetworkPolicy');
       const selector = policy.spec!.podSelector.matchLabels ?? {};
-      expect(matchesLabels(selector, podLabels())).toBe(true);
-      expect(matchesLabels(selector, jobPodLabels())).toBe(true);
+      for (const { owner, labels } of podSpecs(resources())) {
+        expect({ owner, selected: matchesLabels(selector, labels) }).toEqual({
+          owner,
+          selected: true,
+        });
+      }
       expect(policy.spec!.policyTypes).toEqual(expect.arrayContaining(['Ingress', 'Egress']));
 
-      const ingressPorts = (policy.spec!.ingress ?? []).flatMap((rule) => {
+      const port = Number(configData().PORT);
+      const metricsPort = configData().METRICS_PORT;
+      const ingress = (policy.spec!.ingress ?? []).map((rule) => {
         expect(rule.ports?.length).toBeGreaterThan(0);
-        return rule.ports!.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`);
+        return {
+          from: rule.from,
+          ports: rule.ports!.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`),
+        };
       });
-      expect(ingressPorts).toEqual(['3000/TCP']);
+      expect(ingress).toEqual([
+        { from: undefined, ports: [`${port}/TCP`] },
+        ...(metricsPort === undefined
+          ? []
+          : [
+              {
+                from: [
+                  {
+                    namespaceSelector: {
+                      matchLabels: { 'kubernetes.io/metadata.name': MONITORING_NAMESPACE },
+                    },
+                  },
+                ],
+                ports: [`${metricsPort}/TCP`],
+              },
+            ]),
+      ]);
 
       const egressPorts = (policy.spec!.egress ?? []).flatMap((rule) => {
         // A rule without ports would open every port to its peers.
@@ -788,8 +974,18 @@ describe('k8s/', () => {
         return rule.ports!.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`);
       });
       expect(egressPorts.sort()).toEqual(
-        ['53/UDP', '53/TCP', '5432/TCP', '6379/TCP', '587/TCP', '443/TCP'].sort(),
+        ['53/UDP', '53/TCP', '5432/TCP', '6379/TCP', '587/TCP', '443/TCP', `${port}/TCP`].sort(),
       );
+      // The app port only towards the API pods (the verification pod calls the preview Service).
+      const toApi = policy.spec!.egress!.find((rule) => rule.ports!.some((p) => p.port === port))!;
+      expect(toApi.ports).toHaveLength(1);
+      expect(toApi.to).toEqual([
+        {
+          podSelector: {
+            matchLabels: { [APP_NAME_LABEL]: 'groundwork', 'app.kubernetes.io/component': 'api' },
+          },
+        },
+      ]);
     });
 
     it('migrates with a Job that runs package.json "migrate" in the same image, env and sandbox', () => {
@@ -802,10 +998,56 @@ describe('k8s/', () => {
       expect([...(container.command ?? []), ...(container.args ?? [])]).toEqual(
         scriptCommand('migrate'),
       );
-      expect(container.envFrom).toEqual(appContainer().envFrom);
-      expect(container.securityContext).toEqual(appContainer().securityContext);
-      expect(pod.securityContext).toEqual(deployment().spec!.template.spec!.securityContext);
+      expect(container.envFrom).toEqual(appContainer('blue').envFrom);
+      expect(container.securityContext).toEqual(appContainer('blue').securityContext);
+      expect(pod.securityContext).toEqual(deployment('blue').spec!.template.spec!.securityContext);
       expect(migrate.metadata!.labels!['app.kubernetes.io/component']).toBe('migrate');
+      expect(
+        matchesLabels(
+          find<IService>(resources(), 'Service', 'groundwork').spec!.selector!,
+          jobPodLabels(),
+        ),
+      ).toBe(false);
+    });
+
+    it("backs up nightly with the image's backup CLI into the backups volume, one run at a time", () => {
+      if (name === 'demo') {
+        expect(backups()).toEqual([]);
+        expect(findAll(resources(), 'PersistentVolumeClaim')).toEqual([]);
+        return;
+      }
+      const [cron, ...more] = backups();
+      expect(more).toEqual([]);
+      expect(cron.spec!.concurrencyPolicy).toBe('Forbid');
+      expect(cron.spec!.timeZone).toBe('Etc/UTC');
+      const pod = cron.spec!.jobTemplate.spec!.template.spec!;
+      expect(pod.restartPolicy).toBe('Never');
+      const [container] = pod.containers;
+      const command = [...(container.command ?? []), ...(container.args ?? [])];
+      expect(command.slice(0, 3)).toEqual([
+        'node',
+        '--enable-source-maps',
+        'dist/src/cli/backup.js',
+      ]);
+      const options = command.slice(3).join(' ');
+      const dir = /--dir (\S+)/.exec(options)?.[1];
+      expect(options).toMatch(/^--dir \/\S+ --keep [1-9]\d* --verify$/);
+      // The folder is the claimed volume, and the claim is part of the rendering.
+      const mount = container.volumeMounts!.find((m) => m.mountPath === dir)!;
+      const volume = pod.volumes!.find((v) => v.name === mount.name)!;
+      const claim = find<IPersistentVolumeClaim>(
+        resources(),
+        'PersistentVolumeClaim',
+        volume.persistentVolumeClaim!.claimName,
+      );
+      expect(claim.spec!.accessModes).toEqual(['ReadWriteOnce']);
+      // pg_dump of the production major, which the Dockerfile installs.
+      const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+      expect(env.PG_BIN_DIR).toBe(`/usr/lib/postgresql/${dockerfilePgMajor()}/bin`);
+      expect(container.securityContext).toEqual(appContainer('blue').securityContext);
+      expect(pod.securityContext).toEqual(deployment('blue').spec!.template.spec!.securityContext);
+      // When package.json has a "backup" script, the CronJob runs the same entry point.
+      if (packageJson.scripts.backup) expect(scriptCommand('backup')).toEqual(command.slice(0, 3));
     });
   });
 
@@ -815,32 +1057,99 @@ describe('k8s/', () => {
       (overlay) => {
         const k = readKustomization(join(K8S, 'overlays', overlay, 'kustomization.yaml'));
         for (const m of rendering(overlay)) expect(m.metadata.namespace).toBe(k.namespace);
-        const image = find<IDeployment>(rendering(overlay), 'Deployment').spec!.template.spec!
-          .containers[0].image!;
-        expect(image).toBe(`${k.images![0].newName}:${k.images![0].newTag}`);
-        expect(splitImage(image).name).toContain('/');
+        for (const { spec } of podSpecs(rendering(overlay))) {
+          const image = spec.containers[0].image!;
+          expect(image).toBe(`${k.images![0].newName}:${k.images![0].newTag}`);
+          expect(splitImage(image).name).toContain('/');
+        }
       },
     );
 
-    it('runs production on 3 replicas with more CPU and memory than the base', () => {
-      const container = (name: RenderingName) =>
-        find<IDeployment>(rendering(name), 'Deployment').spec!.template.spec!.containers[0];
-      expect(find<IDeployment>(rendering('production'), 'Deployment').spec!.replicas).toBe(3);
-      for (const kind of ['requests', 'limits'] as const) {
-        for (const resource of ['cpu', 'memory']) {
-          expect(quantity(container('production').resources![kind]![resource])).toBeGreaterThan(
-            quantity(container('base').resources![kind]![resource]),
-          );
+    it('runs production on 3 replicas per colour with more CPU and memory than the base', () => {
+      const container = (name: RenderingName, color: Color) =>
+        find<IDeployment>(rendering(name), 'Deployment', colorName(color)).spec!.template.spec!
+          .containers[0];
+      for (const color of COLORS) {
+        expect(
+          find<IDeployment>(rendering('production'), 'Deployment', colorName(color)).spec!.replicas,
+        ).toBe(3);
+        for (const kind of ['requests', 'limits'] as const) {
+          for (const resource of ['cpu', 'memory']) {
+            expect(
+              quantity(container('production', color).resources![kind]![resource]),
+            ).toBeGreaterThan(quantity(container('base', color).resources![kind]![resource]));
+          }
         }
       }
     });
 
     it('gives each overlay its own public URL', () => {
       const urls = OVERLAYS.map(
-        (overlay) => find<IConfigMap>(rendering(overlay), 'ConfigMap').data!.PUBLIC_URL,
+        (overlay) =>
+          find<IConfigMap>(rendering(overlay), 'ConfigMap', 'groundwork-config').data!.PUBLIC_URL,
       );
       for (const url of urls) expect(url).toMatch(/^https:\/\//);
       expect(new Set(urls).size).toBe(OVERLAYS.length);
+    });
+  });
+
+  describe('monitoring/', () => {
+    const resources = () => rendering('monitoring');
+
+    it('holds valid objects only, in the namespace the NetworkPolicy admits to the metrics port', () => {
+      for (const m of resources()) {
+        expect(() => validateSchema(m)).not.toThrow();
+        expect({ [idOf(m)]: unknownFieldsOf(m) }).toEqual({ [idOf(m)]: [] });
+        expect(m.metadata.namespace).toBe(MONITORING_NAMESPACE);
+        expect(m.metadata.labels).toEqual(expect.objectContaining(SELF_LABELS));
+      }
+      expect(resources().map(idOf).sort()).toEqual([
+        'ConfigMap/groundwork-dashboard',
+        'PodMonitor/groundwork',
+        'PrometheusRule/groundwork',
+      ]);
+    });
+
+    it('scrapes both colours on their metrics port, as job="groundwork"', () => {
+      const monitor = find<Manifest>(resources(), 'PodMonitor') as unknown as {
+        spec: {
+          jobLabel: string;
+          namespaceSelector: { any?: boolean };
+          selector: { matchLabels: Record<string, string> };
+          podMetricsEndpoints: { port: string; path: string; scrapeTimeout?: string }[];
+        };
+      };
+      expect(monitor.spec.namespaceSelector.any).toBe(true);
+      const base = rendering('base');
+      for (const { owner, labels } of podSpecs(base)) {
+        const api = owner.startsWith('Deployment/');
+        expect({
+          owner,
+          scraped: matchesLabels(monitor.spec.selector.matchLabels, labels),
+        }).toEqual({
+          owner,
+          scraped: api,
+        });
+        if (api) expect(labels[monitor.spec.jobLabel]).toBe('groundwork');
+      }
+      const [endpoint] = monitor.spec.podMetricsEndpoints;
+      expect(endpoint.path).toBe('/metrics');
+      const ports = find<IDeployment>(base, 'Deployment', colorName('blue')).spec!.template.spec!
+        .containers[0].ports!;
+      expect(ports.map((p) => p.name)).toContain(endpoint.port);
+    });
+
+    it('ships the dashboard to the Grafana sidecar as a labelled ConfigMap', () => {
+      const configMap = find<IConfigMap>(resources(), 'ConfigMap', 'groundwork-dashboard');
+      expect(configMap.metadata!.labels!.grafana_dashboard).toBe('1');
+      const data = configMap.data ?? {};
+      expect(Object.keys(data)).toEqual(['grafana-dashboard.json']);
+      expect(data['grafana-dashboard.json']).toBe(
+        readFileSync(join(K8S, 'monitoring/grafana-dashboard.json'), 'utf8'),
+      );
+      expect(() => JSON.parse(data['grafana-dashboard.json']) as unknown).not.toThrow();
+      // kubectl apply keeps a copy in an annotation, limited to 256 KiB.
+      expect(Buffer.byteLength(data['grafana-dashboard.json'])).toBeLessThan(200 * 1024);
     });
   });
 });
@@ -1024,7 +1333,24 @@ describe('docker/Dockerfile', () => {
     expect(fromStage('node_modules')).toEqual([prodDeps.name]);
     expect(fromStage('dist')).toEqual([build.name]);
     expect(copies.some((c) => !c.includes('--from=') && /^package\.json\s/.test(c))).toBe(true);
-    expect(instructionsOf(runtime(), 'RUN')).toEqual([]);
+  });
+
+  it('adds to the runtime only the PostgreSQL client tools of the production major, for backups', () => {
+    const runs = instructionsOf(runtime(), 'RUN');
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    expect(instructionsOf(runtime(), 'ARG')).toContain('PG_MAJOR');
+    expect(dockerfilePgMajor()).toBeGreaterThanOrEqual(15);
+    // Debian's own postgresql-common brings the PGDG repository's key and setup script.
+    expect(run).toMatch(/\/usr\/share\/postgresql-common\/pgdg\/apt\.postgresql\.org\.sh -y/);
+    expect(run).toMatch(
+      /apt-get install -y --no-install-recommends [^&]*"?postgresql-client-\$\{PG_MAJOR\}"?/,
+    );
+    expect(run).not.toMatch(/\bcurl\b|\bwget\b/);
+    expect(run).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
+    // Installed as root before the image switches to the node user.
+    const keywords = runtime().instructions.map((i) => i.keyword);
+    expect(keywords.indexOf('RUN')).toBeLessThan(keywords.lastIndexOf('USER'));
   });
 
   it('runs as node, production, writing only under /tmp, on port 3000', () => {
@@ -1110,7 +1436,7 @@ describe('docker/compose.yml', () => {
   const services = () => compose().services;
   const appEnv = () => services().app.environment ?? {};
 
-  it('runs the app, a one-shot migration, PostgreSQL 16, Redis 7 and Mailpit', () => {
+  it('runs the app, a one-shot migration, PostgreSQL of the production major, Redis 7 and Mailpit', () => {
     expect(Object.keys(services()).sort()).toEqual([
       'app',
       'mailpit',
@@ -1118,7 +1444,9 @@ describe('docker/compose.yml', () => {
       'postgres',
       'redis',
     ]);
-    expect(services().postgres.image).toMatch(/^postgres:16(\.|-|$)/);
+    expect(services().postgres.image).toMatch(
+      new RegExp(`^postgres:${dockerfilePgMajor()}(\\.|-|$)`),
+    );
     expect(services().redis.image).toMatch(/^redis:7(\.|-|$)/);
     expect(services().mailpit.image).toMatch(/^axllent\/mailpit:/);
   });
@@ -1214,13 +1542,22 @@ describe('entry points', () => {
     const { services } = parse(readFileSync(COMPOSE, 'utf8')) as {
       services: Record<string, ComposeService>;
     };
+    const backup = find<ICronJob>(rendering('base'), 'CronJob', 'groundwork-backup');
     const commands = [
       JSON.parse(instructionsOf(readDockerfile().stages.at(-1)!, 'CMD')[0]) as string[],
       [services.migrate.command ?? []].flat(),
       job.spec!.template.spec!.containers[0].command ?? [],
+      backup.spec!.jobTemplate.spec!.template.spec!.containers[0].command ?? [],
+      smokeCommand(),
     ];
     const scripts = commands.flatMap((command) => command.filter((arg) => arg.endsWith('.js')));
-    expect([...new Set(scripts)].sort()).toEqual(['dist/src/cli/migrate.js', 'dist/src/main.js']);
+    // dist/src/cli/backup.js is src/cli/backup.ts, which lands with the backup CLI.
+    expect([...new Set(scripts)].sort()).toEqual([
+      'dist/src/cli/backup.js',
+      'dist/src/cli/migrate.js',
+      'dist/src/cli/smoke.js',
+      'dist/src/main.js',
+    ]);
     for (const script of scripts) {
       // `swc src migrations -d dist` writes src/x.ts to dist/src/x.js.
       const source = script.replace(/^dist\//, '').replace(/\.js$/, '.ts');
@@ -1232,6 +1569,10 @@ describe('entry points', () => {
 // ---------------------------------------------------------------- configuration names
 
 describe('environment variable names', () => {
+  it('outside app-config.ts include what the backup tools read (PG_BIN_DIR)', () => {
+    expect(toolEnvNames()).toContain('PG_BIN_DIR');
+  });
+
   it('are read from the specs of src/config/app-config.ts', () => {
     const names = appEnvNames();
     expect(names.size).toBeGreaterThanOrEqual(10);
@@ -1241,7 +1582,7 @@ describe('environment variable names', () => {
   });
 
   it('are all known to the app in manifests, the Secret template, compose and the Dockerfile', () => {
-    const known = new Set([...appEnvNames(), ...PLANNED_ENV_NAMES]);
+    const known = new Set([...appEnvNames(), ...toolEnvNames()]);
     const used = new Map<string, string>();
     const note = (names: Iterable<string>, where: string) => {
       for (const name of names) used.set(name, used.has(name) ? used.get(name)! : where);
