@@ -25,6 +25,16 @@ export const Can = (action: Action, subject: Subject) =>
 /** The route is open to anonymous callers (credentials, if sent, are still checked). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
+export const OWN_CREDENTIALS = 'groundwork:own-credentials';
+
+/**
+ * A public route that checks its own credential in `Authorization` (the
+ * metrics scraper's token): no user authentication runs, so that header is
+ * never read as a user's access token, and the request has no principal.
+ */
+export const PublicWithOwnCredentials = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(Public(), SetMetadata(OWN_CREDENTIALS, true));
+
 export const OPEN_WHEN_SUSPENDED = 'groundwork:open-when-suspended';
 
 /**

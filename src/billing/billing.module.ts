@@ -34,6 +34,7 @@ import { SubscriptionController } from './subscriptions/subscription.controller'
 import { SubscriptionService } from './subscriptions/subscription.service';
 import { GatewayEventService } from './webhooks/gateway-event.service';
 import { WebhookController } from './webhooks/webhook.controller';
+import { WebhookMetrics } from './webhooks/webhook-metrics';
 import { PaymentGateway } from './payments/payment-gateway';
 import { SimulatedGateway } from './payments/simulated.gateway';
 import { StripeGateway, stripeGatewayOptions } from './payments/stripe.gateway';
@@ -78,6 +79,7 @@ export function createPaymentGateway(config: AppConfig): PaymentGateway {
     SubscriptionService,
     BillingRunService,
     GatewayEventService,
+    WebhookMetrics,
     SimulatedAuthenticationService,
     AdminBillingService,
     RecoveryPolicyService,

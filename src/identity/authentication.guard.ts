@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
-import { IS_PUBLIC } from '../access/policies';
+import { IS_PUBLIC, OWN_CREDENTIALS } from '../access/policies';
 import { Principal } from '../common/principal';
 import { RequestStore } from '../common/request-store';
 import { IdentityErrorCode, IdentityException } from './identity.exception';
@@ -26,16 +26,13 @@ export class AuthenticationGuard extends AuthGuard(['jwt', 'api-key']) {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     // The client address as Fastify sees it (X-Forwarded-For from trusted proxies only).
     this.cls.set('ip', request.ip);
+    const targets = [context.getHandler(), context.getClass()];
+    // Its Authorization header carries another credential, which the route checks itself.
+    if (this.reflector.getAllAndOverride<boolean>(OWN_CREDENTIALS, targets)) return true;
     const hasCredentials =
       !!request.headers.authorization || request.headers['x-api-key'] !== undefined;
     if (!hasCredentials) {
-      if (
-        this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-          context.getHandler(),
-          context.getClass(),
-        ])
-      )
-        return true;
+      if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
       const error = new IdentityException(
         IdentityErrorCode.Unauthenticated,
         'Sign in first: send `Authorization: Bearer <access token>` or `X-Api-Key`.',

@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MailTransport, NoMailTransport, SmtpMailTransport } from './mail-transport';
 import { AdminOutboxController } from './admin-outbox.controller';
+import { OutboxMetrics } from './outbox-metrics';
 import { OutboxService } from './outbox.service';
 import { OutboxWorker } from './outbox.worker';
 
@@ -15,6 +16,7 @@ import { OutboxWorker } from './outbox.worker';
   providers: [
     OutboxService,
     OutboxWorker,
+    OutboxMetrics,
     {
       provide: MailTransport,
       inject: [APP_CONFIG],

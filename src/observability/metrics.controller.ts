@@ -1,17 +1,18 @@
 import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../access/policies';
+import { PublicWithOwnCredentials } from '../access/policies';
 import { CommonErrorCode, CommonException } from '../common/errors/common.exception';
 import { MetricsEndpoint } from './metrics-endpoint';
 
 /**
  * `GET /metrics` on the API port: Prometheus exposition for scrapers holding
- * METRICS_TOKEN. Not a user credential, so it skips the user authentication
- * guards (`@Public`) and checks its own bearer token. Hidden from the spec.
+ * METRICS_TOKEN. Not a user credential, so no user authentication runs (a
+ * user guard would refuse the token as an invalid access token) and the route
+ * checks its own bearer token. Hidden from the spec.
  */
 @ApiExcludeController()
-@Public()
+@PublicWithOwnCredentials()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly endpoint: MetricsEndpoint) {}

@@ -13,6 +13,7 @@ import { AdminSupportQueueController } from './queue/admin-support-queue.control
 import { AdminSupportQueueService } from './queue/admin-support-queue.service';
 import { SupportAutoCloseService } from './queue/auto-close.service';
 import { SlaBreachService } from './queue/sla-breach.service';
+import { SlaMetrics } from './queue/sla-metrics';
 import { SupportAutoAssignService } from './queue/support-auto-assign.service';
 import { SupportQueueService } from './queue/support-queue.service';
 import { TicketController } from './tickets/ticket.controller';
@@ -37,6 +38,7 @@ import { TicketService } from './tickets/ticket.service';
     SupportQueueService,
     AdminSupportQueueService,
     SlaBreachService,
+    SlaMetrics,
     SupportAutoCloseService,
     SupportMacroService,
     SupportAutoAssignService,

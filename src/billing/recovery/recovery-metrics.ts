@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Counter } from 'prom-client';
+import { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
 import { Metrics } from '../../observability/metrics';
+import { withDeadline } from '../../observability/scrape';
 import type { DunningCampaign } from '../entities/dunning-campaign.entity';
 import type { DunningAction } from './recovery-policy';
 
@@ -19,7 +22,7 @@ export class RecoveryMetrics {
   private readonly recoveredAmount: Counter<'currency'>;
   private readonly recoveredCampaigns: Counter<'last_action'>;
 
-  constructor(metrics: Metrics, em: EntityManager) {
+  constructor(metrics: Metrics, em: EntityManager, @InjectConfig() config: AppConfig) {
     this.attempts = metrics.counter(
       'groundwork_payment_attempts_total',
       'Payment attempts by outcome (succeeded, failed, requires_action, unknown) and failure category',
@@ -48,12 +51,17 @@ export class RecoveryMetrics {
       'Organisations in dunning, by the last step run (none: failed, no step yet; paused)',
       ['step'],
       async (gauge) => {
-        const rows = await em.fork().execute<{ step: string; tenants: number }[]>(
-          `select case when status = 'paused' then 'paused' else coalesce(last_action, 'none') end as step,
+        // A sick database must not hold the whole scrape past Prometheus' deadline.
+        const rows = await withDeadline(
+          em.fork().execute<{ step: string; tenants: number }[]>(
+            `select case when status = 'paused' then 'paused' else coalesce(last_action, 'none') end as step,
                     count(distinct tenant_id)::int as tenants
                from platform.dunning_campaign
               where status in ('active', 'paused')
               group by 1`,
+          ),
+          config.database.healthTimeoutMs,
+          'counting tenants in dunning',
         );
         gauge.reset();
         for (const row of rows) gauge.set({ step: row.step }, row.tenants);

@@ -5,6 +5,7 @@ import { JobQueue } from '../../common/jobs/job-queue';
 import { User } from '../../identity/entities/user.entity';
 import { TicketNotifier } from '../tickets/ticket-notifier';
 import { TicketStatus } from '../tickets/ticket-status';
+import { SlaMetrics } from './sla-metrics';
 
 export interface SlaCounts {
   /** Open tickets whose first-response target passed unmet. */
@@ -43,6 +44,7 @@ export class SlaBreachService implements OnModuleInit {
     private readonly jobs: JobQueue,
     private readonly clock: Clock,
     private readonly notifier: TicketNotifier,
+    private readonly metrics: SlaMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -60,7 +62,7 @@ export class SlaBreachService implements OnModuleInit {
   /** Marks every newly breached target and mails its assignee; returns how many were marked. */
   async markBreaches(): Promise<number> {
     const now = this.clock.now();
-    return this.em.fork().transactional(async (em) => {
+    const rows = await this.em.fork().transactional(async (em) => {
       // One UPDATE for both targets: two data-modifying CTEs on the same row would
       // leave only one of them applied.
       const rows = await em.execute<MarkedRow[]>(
@@ -82,8 +84,14 @@ export class SlaBreachService implements OnModuleInit {
         [now, now, TicketStatus.Solved, TicketStatus.Closed, now, now],
       );
       await this.notify(em, rows);
-      return rows.reduce((sum, row) => sum + Number(row.first) + Number(row.resolution), 0);
+      return rows;
     });
+    // Counted once committed: a rolled-back mark is marked again by the next run.
+    const first = rows.filter((row) => row.first).length;
+    const resolution = rows.filter((row) => row.resolution).length;
+    this.metrics.breached('first_response', first);
+    this.metrics.breached('resolution', resolution);
+    return first + resolution;
   }
 
   /** One mail per breached target to the assignee (their addresses in one query); unassigned: a log line. */
