@@ -811,3 +811,52 @@ describe('parseEncryptionKeys', () => {
     expect(message).not.toContain(short);
   });
 });
+
+describe('loadConfig metrics', () => {
+  const TOKEN = 'm'.repeat(16);
+
+  it('serves no metrics by default: no token, no separate port', () => {
+    expect(load(ALL_SECRETS).metrics).toEqual({ token: undefined, port: undefined });
+  });
+
+  it('reads METRICS_TOKEN as a Secret that is never shown', () => {
+    const config = load({ ...ALL_SECRETS, METRICS_TOKEN: TOKEN, METRICS_PORT: '9464' });
+
+    expect(config.metrics.token?.reveal()).toBe(TOKEN);
+    expect(config.metrics.port).toBe(9464);
+    expect(inspect(config, { depth: 10 })).not.toContain(TOKEN);
+    expect(JSON.stringify(config)).not.toContain(TOKEN);
+  });
+
+  it.each([
+    ['shorter than 16 characters', 'm'.repeat(15)],
+    ['with a space', `${'m'.repeat(10)} ${'m'.repeat(10)}`],
+  ])('rejects a METRICS_TOKEN %s without echoing it', (_label, raw) => {
+    const line = problemFor('METRICS_TOKEN', { ...ALL_SECRETS, METRICS_TOKEN: raw });
+
+    expect(line).toBe('METRICS_TOKEN: expected at least 16 characters of random data, no spaces');
+    expect(line).not.toContain('mmmmmmmmmm');
+  });
+
+  it.each(['0', '65536', 'metrics', '9464.5'])('rejects METRICS_PORT=%j', (raw) => {
+    expect(problemFor('METRICS_PORT', { ...ALL_SECRETS, METRICS_PORT: raw })).toBe(
+      `METRICS_PORT: expected a whole number from 1 to 65535, got "${raw}"`,
+    );
+  });
+
+  it('refuses METRICS_PORT equal to PORT: the API and the metrics cannot share a socket', () => {
+    expect(problemFor('METRICS_PORT', { ...ALL_SECRETS, PORT: '8080', METRICS_PORT: '8080' })).toBe(
+      'METRICS_PORT: must differ from PORT (8080), or be unset',
+    );
+  });
+
+  it('refuses METRICS_PORT equal to the default PORT when PORT is unset', () => {
+    expect(problemFor('METRICS_PORT', { ...ALL_SECRETS, METRICS_PORT: '3000' })).toBe(
+      'METRICS_PORT: must differ from PORT (3000), or be unset',
+    );
+  });
+
+  it('accepts METRICS_PORT beside another PORT', () => {
+    expect(load({ ...ALL_SECRETS, PORT: '8080', METRICS_PORT: '9464' }).metrics.port).toBe(9464);
+  });
+});
