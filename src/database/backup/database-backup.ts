@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { quoteIdent } from '../schema-names';
 import { BackupError } from './backup.error';
 import { backupFileName, backupsToPrune, checksumsFileFor, partialPathFor } from './backup-files';
 import { Checksums, compareChecksums, databaseChecksums, SYSTEM_SCHEMA_FILTER } from './checksums';
@@ -12,6 +14,7 @@ import {
   requireTool,
   runTool,
   ServerVersion,
+  ToolResult,
   serverVersion,
 } from './pg-tools';
 
@@ -204,6 +207,67 @@ export interface RestoreResult {
   verified?: number;
 }
 
+/** Every schema but PostgreSQL's own and `public` (which holds only extensions). */
+async function applicationSchemas(client: Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select n.nspname as name from pg_namespace n
+      where ${SYSTEM_SCHEMA_FILTER} and n.nspname <> 'public' order by 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
+/**
+ * `drop schema … cascade` for each schema, then the archive as SQL
+ * (pg_restore writing to psql), all in psql's single transaction that stops
+ * at the first error: the old database stays whole unless the new one is.
+ */
+function restoreReplacing(
+  pgRestore: string,
+  psql: string,
+  input: string,
+  dbname: string,
+  schemas: string[],
+  restoreArgs: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ToolResult> {
+  return new Promise((resolvePromise, reject) => {
+    const childEnv = { ...process.env, ...env };
+    const restore = spawn(pgRestore, [...restoreArgs, '--file=-', input], {
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const apply = spawn(
+      psql,
+      [
+        '--no-psqlrc',
+        '--quiet',
+        '--single-transaction',
+        '--set=ON_ERROR_STOP=1',
+        `--dbname=${dbname}`,
+      ],
+      { env: childEnv, stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    const errors: Buffer[] = [];
+    restore.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+    apply.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+    restore.on('error', reject);
+    apply.on('error', reject);
+    // psql ending early (an error) closes its input: pg_restore then sees EPIPE, which is fine.
+    apply.stdin.on('error', () => undefined);
+    apply.stdin.write(schemas.map((name) => `drop schema ${quoteIdent(name)} cascade;\n`).join(''));
+    restore.stdout.pipe(apply.stdin);
+    let restoreCode: number | null = null;
+    restore.on('close', (code) => (restoreCode = code));
+    apply.on('close', (code) =>
+      resolvePromise({
+        code: code === 0 && restoreCode !== 0 && restoreCode !== null ? restoreCode : code,
+        stdout: '',
+        stderr: Buffer.concat(errors).toString(),
+      }),
+    );
+  });
+}
+
 /** Restores a custom-format backup into the database of `url`. */
 export async function restoreDatabase(options: RestoreOptions): Promise<RestoreResult> {
   const log = options.log ?? (() => undefined);
@@ -239,15 +303,33 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
     const { dbname, env: pgEnv } = libpqConnection(options.url);
     // Owners and grants name roles of the old server, which a new one may not
     // have: the restoring role owns everything, as the app's role did.
-    const args = [`--dbname=${dbname}`, '--no-owner', '--no-privileges'];
-    if (options.clean) args.push('--clean', '--if-exists');
-    args.push(...(jobs > 1 ? [`--jobs=${jobs}`, '--exit-on-error'] : ['--single-transaction']));
-    log(`Restoring ${input}${jobs > 1 ? ` with ${jobs} jobs` : ' in one transaction'}`);
-    const result = await runTool(tool.path, [...args, input], pgEnv, options.signal);
-    if (result.code !== 0) {
-      throw new BackupError(
-        `pg_restore failed (exit ${result.code})${jobs > 1 ? ' and may have left a partial restore' : ', nothing was changed'}: ${lastLines(result.stderr)}`,
-      );
+    const common = ['--no-owner', '--no-privileges'];
+    if (options.clean) {
+      // pg_restore --clean drops object by object and trips over partitioned
+      // tables (pg-boss's queues); dropping every application schema and
+      // restoring in the same transaction replaces the database as a whole.
+      const psql = join(dirname(tool.path), 'psql');
+      if (!existsSync(psql)) {
+        throw new BackupError(`--clean needs psql beside ${tool.path} (the same client tools)`);
+      }
+      const schemas = await applicationSchemas(client);
+      log(`Replacing ${schemas.length} schemas in one transaction`);
+      const result = await restoreReplacing(tool.path, psql, input, dbname, schemas, common, pgEnv);
+      if (result.code !== 0) {
+        throw new BackupError(
+          `restore failed (exit ${result.code}), nothing was changed: ${lastLines(result.stderr)}`,
+        );
+      }
+    } else {
+      const args = [`--dbname=${dbname}`, ...common];
+      args.push(...(jobs > 1 ? [`--jobs=${jobs}`, '--exit-on-error'] : ['--single-transaction']));
+      log(`Restoring ${input}${jobs > 1 ? ` with ${jobs} jobs` : ' in one transaction'}`);
+      const result = await runTool(tool.path, [...args, input], pgEnv, options.signal);
+      if (result.code !== 0) {
+        throw new BackupError(
+          `pg_restore failed (exit ${result.code})${jobs > 1 ? ' and may have left a partial restore' : ', nothing was changed'}: ${lastLines(result.stderr)}`,
+        );
+      }
     }
     const restored = await countTables(client);
 
