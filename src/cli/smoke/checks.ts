@@ -53,6 +53,8 @@ interface Check {
   name: string;
   /** Checks that must have passed first; otherwise this one is skipped. */
   needs: string[];
+  /** When set and false, the check is skipped with this reason (nothing to do). */
+  applies?: (state: SmokeState) => string | undefined;
   run(http: SmokeHttp, state: SmokeState): Promise<string>;
 }
 
@@ -60,9 +62,11 @@ interface Check {
  * The API has no route that deletes or closes an organisation (nor an
  * account), so the throwaway one stays; its name and slug say what it was.
  */
-export const CLEANUP_NOTE =
+const LEFT_IN_PLACE =
   'the API has no route to delete an organisation or an account: both are left in place ' +
-  '(slug smoke-…, address smoke+…); their sessions were ended';
+  '(slug smoke-…, address smoke+…)';
+export const CLEANUP_NOTE = `${LEFT_IN_PLACE}; their sessions were ended`;
+const CLEANUP_FAILED_NOTE = `${LEFT_IN_PLACE}; ending their sessions failed (see the cleanup check)`;
 
 const LIVE = 'health.live';
 
@@ -183,8 +187,10 @@ const CHECKS: Check[] = [
   },
   {
     name: 'cleanup',
-    // Runs whenever sign-up created something, whatever happened after it.
-    needs: ['auth.signup'],
+    // Runs whenever sign-up created something (even when its check then failed),
+    // whatever happened after it.
+    needs: [],
+    applies: (state) => (state.signup ? undefined : 'nothing was created'),
     run: async (http, state) => {
       // Each sign-in is a session of its own: end both, so no refresh token outlives the run.
       const sessions = [state.signup, state.login].filter((t): t is Tokens => !!t);
@@ -214,12 +220,13 @@ export async function runSmoke(options: SmokeOptions, http?: SmokeHttp): Promise
 
   for (const check of CHECKS) {
     const missing = check.needs.filter((name) => statusOf(name) !== 'ok');
-    if (missing.length > 0) {
+    const notApplicable = missing.length > 0 ? undefined : check.applies?.(state);
+    if (missing.length > 0 || notApplicable) {
       results.push({
         name: check.name,
         status: 'skipped',
         durationMs: 0,
-        detail: `needs ${missing.join(', ')}`,
+        detail: notApplicable ?? `needs ${missing.join(', ')}`,
       });
       continue;
     }
@@ -251,7 +258,11 @@ export async function runSmoke(options: SmokeOptions, http?: SmokeHttp): Promise
       organizationSlug: state.slug,
       tenantId: state.signup?.tenantId ?? null,
       deleted: false,
-      note: state.signup ? CLEANUP_NOTE : 'nothing was created',
+      note: !state.signup
+        ? 'nothing was created'
+        : statusOf('cleanup') === 'ok'
+          ? CLEANUP_NOTE
+          : CLEANUP_FAILED_NOTE,
     },
   };
 }

@@ -9,6 +9,8 @@ export interface SmokeResponse {
   status: number;
   contentType: string;
   text: string;
+  /** Where a redirect points (redirects are reported, never followed). */
+  location?: string;
 }
 
 export interface SmokeRequest {
@@ -72,6 +74,7 @@ export class SmokeHttp {
       return {
         status: res.status,
         contentType: res.headers.get('content-type') ?? '',
+        location: res.headers.get('location') ?? undefined,
         headers: res.headers,
         text: await res.text(),
       };
@@ -115,8 +118,11 @@ export function expectStatus(res: SmokeResponse, expected: number): void {
   throw new SmokeFailure(`HTTP ${res.status} (expected ${expected})${explain(res)}`);
 }
 
-/** A short reason from a problem+json body or a Terminus health report. */
+/** A short reason: where a redirect points, or from a problem+json body or a Terminus health report. */
 function explain(res: SmokeResponse): string {
+  // http:// answered by a redirect to https://, say: the operator needs the other base URL.
+  if (res.status >= 300 && res.status < 400 && res.location)
+    return `: redirected to ${res.location}`;
   let body: unknown;
   try {
     body = JSON.parse(res.text);
