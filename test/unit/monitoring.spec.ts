@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parser } from '@prometheus-io/lezer-promql';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { readManifests, ROOT } from './support/kustomize';
 
@@ -11,6 +10,24 @@ import { readManifests, ROOT } from './support/kustomize';
  * recordings, and the few the platform provides); every alert links a runbook
  * that exists with its four sections.
  */
+
+/** The little of lezer's tree API used here (the package's types are ESM-only; jest loads its CommonJS build). */
+interface SyntaxNode {
+  from: number;
+  to: number;
+  getChild(name: string): SyntaxNode | null;
+}
+interface NodeRef {
+  from: number;
+  name: string;
+  type: { isError: boolean };
+  node: SyntaxNode;
+}
+interface PromqlParser {
+  parse(input: string): { iterate(spec: { enter(node: NodeRef): void }): void };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parser } = require('@prometheus-io/lezer-promql') as { parser: PromqlParser };
 
 const MONITORING = join(ROOT, 'k8s/monitoring');
 const RULES_FILE = join(MONITORING, 'prometheus-rules.yaml');

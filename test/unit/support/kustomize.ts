@@ -332,7 +332,7 @@ export const splitImage = (image: string): { name: string; tag?: string; digest?
 
 /** Every pod spec of a rendered object (Deployment, Job, CronJob, Pod). */
 export function podSpecsOf(m: Manifest): IPodSpec[] {
-  return podSpecPaths(m.kind).flatMap((path) => mapsAt(m, path, false)) as IPodSpec[];
+  return podSpecPaths(m.kind).flatMap((path) => mapsAt(m, path, false)) as unknown as IPodSpec[];
 }
 
 // ---------------------------------------------------------------- render
