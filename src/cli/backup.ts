@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { loadConfigOrExit, runMain } from '../common/entrypoint';
 import { openDatabaseServer } from '../database/database-server';
-import { BackupError } from '../database/backup/backup.error';
 import { formatBytes } from '../database/backup/backup-files';
 import { backupDatabase } from '../database/backup/database-backup';
+import { parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
 
 const USAGE = `Usage: npm run backup -- [--output FILE | --dir DIR] [--keep N] [--verify]
 
@@ -20,29 +19,28 @@ complete and reads back; a failed run leaves nothing behind.
 pg_dump must be of the server's major version or newer: PG_BIN_DIR names its folder.`;
 
 runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        output: { type: 'string' },
-        dir: { type: 'string' },
-        keep: { type: 'string' },
-        verify: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandArgs<{
+    output?: string;
+    dir?: string;
+    keep?: string;
+    verify?: boolean;
+  }>(
+    {
+      output: { type: 'string' },
+      dir: { type: 'string' },
+      keep: { type: 'string' },
+      verify: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const keep = values.keep === undefined ? undefined : Number(values.keep);
-  if (values.output && values.dir) return usage('--output and --dir cannot be used together');
+  if (values.output && values.dir) {
+    return usageError('--output and --dir cannot be used together', USAGE);
+  }
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) {
-    return usage('--keep takes a whole number of 1 or more');
+    return usageError('--keep takes a whole number of 1 or more', USAGE);
   }
   const config = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
   const database = await openDatabaseServer(config);
@@ -50,33 +48,24 @@ runMain(async () => {
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
   try {
-    const result = await backupDatabase({
-      url: database.url,
-      output: values.output,
-      outputDir: values.output ? undefined : (values.dir ?? config.backup.dir),
-      keep,
-      verify: values.verify,
-      log: (line) => process.stdout.write(`${line}\n`),
-      signal: abort.signal,
+    return await refusalsExitOne('Backup', async () => {
+      const result = await backupDatabase({
+        url: database.url,
+        output: values.output,
+        outputDir: values.output ? undefined : (values.dir ?? config.backup.dir),
+        keep,
+        verify: values.verify,
+        log: (line) => process.stdout.write(`${line}\n`),
+        signal: abort.signal,
+      });
+      process.stdout.write(
+        `Backup written: ${result.file} (${formatBytes(result.bytes)}, ${result.tables} tables in ` +
+          `${result.schemas} schemas, ${result.seconds.toFixed(1)} s)\n` +
+          (result.checksumsFile ? `Checksums: ${result.checksumsFile}\n` : ''),
+      );
+      return 0;
     });
-    process.stdout.write(
-      `Backup written: ${result.file} (${formatBytes(result.bytes)}, ${result.tables} tables in ` +
-        `${result.schemas} schemas, ${result.seconds.toFixed(1)} s)\n` +
-        (result.checksumsFile ? `Checksums: ${result.checksumsFile}\n` : ''),
-    );
-    return 0;
-  } catch (error) {
-    if (error instanceof BackupError) {
-      process.stderr.write(`Backup failed: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
   } finally {
     await database.stop();
   }
 });
-
-function usage(problem: string): number {
-  process.stderr.write(`${problem}\n\n${USAGE}\n`);
-  return 2;
-}

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { BackupError } from '../database/backup/backup.error';
 import { exportTenant, LEFT_BEHIND } from '../database/backup/tenant-archive';
+import { parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
 import { runCli } from './cli-app';
 
 const USAGE = `Usage: npm run tenant:export -- --tenant <id|slug> --output FILE
@@ -15,21 +14,17 @@ queue, audit), from one consistent snapshot. Left behind: ${Object.entries(LEFT_
   )}. Ticket attachment files stay in ATTACHMENTS_DIR: copy that tenant's folder beside the archive.`;
 
 void runCli(async ({ app }) => {
-  const { values } = parseArgs({
-    options: {
-      tenant: { type: 'string' },
-      output: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help || !values.tenant || !values.output) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
-  try {
+  const parsed = parseCommandArgs<{ tenant?: string; output?: string }>(
+    { tenant: { type: 'string' }, output: { type: 'string' } },
+    USAGE,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { tenant, output } = parsed.values;
+  if (!tenant || !output) return usageError('--tenant and --output are required', USAGE);
+  return refusalsExitOne('Export', async () => {
     const result = await exportTenant(app.get(EntityManager), {
-      tenant: values.tenant,
-      output: values.output,
+      tenant,
+      output,
       log: (line) => process.stdout.write(`${line}\n`),
     });
     const tables = Object.values(result.tables).filter((rows) => rows > 0).length;
@@ -37,11 +32,5 @@ void runCli(async ({ app }) => {
       `Exported ${result.tenant.slug}: ${result.rows} rows from ${tables} non-empty tables to ${result.file} in ${result.seconds.toFixed(1)} s\n`,
     );
     return 0;
-  } catch (error) {
-    if (error instanceof BackupError) {
-      process.stderr.write(`Export failed: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 });

@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { BackupError } from '../database/backup/backup.error';
 import { importTenant } from '../database/backup/tenant-archive';
 import { TenantSchemaMigrator } from '../database/tenant-schema-migrator';
+import { parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
 import { runCli } from './cli-app';
 
 const USAGE = `Usage: npm run tenant:import -- --input FILE
@@ -14,27 +13,18 @@ or its schema exists here, when the archive is damaged or newer than this
 build, or when a member's email belongs to another account here.`;
 
 void runCli(async ({ app }) => {
-  const { values } = parseArgs({
-    options: { input: { type: 'string' }, help: { type: 'boolean' } },
-  });
-  if (values.help || !values.input) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
-  try {
+  const parsed = parseCommandArgs<{ input?: string }>({ input: { type: 'string' } }, USAGE);
+  if ('exit' in parsed) return parsed.exit;
+  const { input } = parsed.values;
+  if (!input) return usageError('--input is required', USAGE);
+  return refusalsExitOne('Import', async () => {
     const result = await importTenant(app.get(EntityManager), app.get(TenantSchemaMigrator), {
-      input: values.input,
+      input,
       log: (line) => process.stdout.write(`${line}\n`),
     });
     process.stdout.write(
       `Imported ${result.tenant.slug} (${result.tenant.id}): ${result.rows} rows in ${result.seconds.toFixed(1)} s\n`,
     );
     return 0;
-  } catch (error) {
-    if (error instanceof BackupError) {
-      process.stderr.write(`Import failed: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 });
