@@ -77,22 +77,8 @@ if [[ -z "$namespace" ]]; then
   [[ -n "$namespace" ]] || usage_error "$overlay sets no namespace: pass --namespace"
 fi
 
-# Reads the cluster (always runs).
-query() { "$KUBECTL" -n "$namespace" "$@"; }
-# Changes the cluster (printed instead with --dry-run).
-change() {
-  if [[ "$dry_run" == true ]]; then
-    printf '[dry-run] %s -n %s' "$KUBECTL" "$namespace"
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$KUBECTL" -n "$namespace" "$@"
-  fi
-}
-select_color() { # <service> <colour>
-  change patch service "$1" --type=merge \
-    -p "{\"spec\":{\"selector\":{\"$COLOR_LABEL\":\"$2\"}}}"
-}
+# shellcheck source=SCRIPTDIR/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 
 step "Reading the live colour in namespace $namespace"
 live=$(query get service groundwork -o "jsonpath={.spec.selector.app\.kubernetes\.io/color}" 2>/dev/null) ||

@@ -58,20 +58,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -n "$namespace" ]] || usage_error "--namespace is required"
 
-query() { "$KUBECTL" -n "$namespace" "$@"; }
-change() {
-  if [[ "$dry_run" == true ]]; then
-    printf '[dry-run] %s -n %s' "$KUBECTL" "$namespace"
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$KUBECTL" -n "$namespace" "$@"
-  fi
-}
-select_color() { # <service> <colour>
-  change patch service "$1" --type=merge \
-    -p "{\"spec\":{\"selector\":{\"$COLOR_LABEL\":\"$2\"}}}"
-}
+# shellcheck source=SCRIPTDIR/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 
 live=$(query get service groundwork -o "jsonpath={.spec.selector.app\.kubernetes\.io/color}") ||
   die "no Service groundwork in $namespace"

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '../..');
 const DEPLOY = join(ROOT, 'k8s/scripts/blue-green-deploy.sh');
 const ROLLBACK = join(ROOT, 'k8s/scripts/rollback.sh');
+const CLUSTER = join(ROOT, 'k8s/scripts/cluster.sh');
 const OVERLAY = 'k8s/overlays/production';
 const NS = 'groundwork-production';
 const IMAGE = 'registry.example.com/groundwork:0.2.0';
@@ -103,7 +104,8 @@ describe('k8s/scripts', () => {
   it('passes shellcheck, where it is installed', () => {
     const probe = spawnSync('shellcheck', ['--version']);
     if (probe.error) return; // not installed here; CI and the README ask for it
-    const result = spawnSync('shellcheck', [DEPLOY, ROLLBACK], { encoding: 'utf8' });
+    // -x follows the `source` of cluster.sh, so its functions are checked with their callers.
+    const result = spawnSync('shellcheck', ['-x', DEPLOY, ROLLBACK, CLUSTER], { encoding: 'utf8' });
     expect(result.stdout).toBe('');
     expect(result.status).toBe(0);
   });
