@@ -1,5 +1,8 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
+import type { INestApplicationContext } from '@nestjs/common';
 import { BackupError } from '../database/backup/backup.error';
+import type { ArchivedFiles } from '../database/backup/tenant-archive';
+import { AttachmentStorage } from '../support/attachments/storage';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -42,3 +45,10 @@ export async function refusalsExitOne(what: string, work: () => Promise<number>)
     throw error;
   }
 }
+
+/** Ticket attachments: rows of `ticket_attachment` name their bytes in the attachment storage. */
+export const attachmentFiles = (app: INestApplicationContext): ArchivedFiles => ({
+  table: 'ticket_attachment',
+  column: 'storage_key',
+  storage: app.get(AttachmentStorage),
+});

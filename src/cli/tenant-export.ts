@@ -1,17 +1,17 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { exportTenant, LEFT_BEHIND } from '../database/backup/tenant-archive';
-import { parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
+import { attachmentFiles, parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
 import { runCli } from './cli-app';
 
 const USAGE = `Usage: npm run tenant:export -- --tenant <id|slug> --output FILE
 
 Writes one organisation's data to FILE (gzip'd JSON lines): its tenant schema
 and its platform rows (billing, members and their accounts, API keys, support
-queue, audit), from one consistent snapshot. Left behind: ${Object.entries(LEFT_BEHIND)
+queue, audit) and its ticket attachments, from one consistent snapshot. Left behind: ${Object.entries(
+  LEFT_BEHIND,
+)
   .map(([table, why]) => `${table} (${why})`)
-  .join(
-    '; ',
-  )}. Ticket attachment files stay in ATTACHMENTS_DIR: copy that tenant's folder beside the archive.`;
+  .join('; ')}. Ticket attachments travel in the archive.`;
 
 void runCli(async ({ app }) => {
   const parsed = parseCommandArgs<{ tenant?: string; output?: string }>(
@@ -25,6 +25,7 @@ void runCli(async ({ app }) => {
     const result = await exportTenant(app.get(EntityManager), {
       tenant,
       output,
+      files: attachmentFiles(app),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     const tables = Object.values(result.tables).filter((rows) => rows > 0).length;

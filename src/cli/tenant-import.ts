@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { importTenant } from '../database/backup/tenant-archive';
 import { TenantSchemaMigrator } from '../database/tenant-schema-migrator';
-import { parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
+import { attachmentFiles, parseCommandArgs, refusalsExitOne, usageError } from './backup-command';
 import { runCli } from './cli-app';
 
 const USAGE = `Usage: npm run tenant:import -- --input FILE
@@ -20,6 +20,7 @@ void runCli(async ({ app }) => {
   return refusalsExitOne('Import', async () => {
     const result = await importTenant(app.get(EntityManager), app.get(TenantSchemaMigrator), {
       input,
+      files: attachmentFiles(app),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     process.stdout.write(

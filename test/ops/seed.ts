@@ -9,13 +9,18 @@ export interface SeededOrg {
   email: string;
   headers: Record<string, string>;
   ticketId: string;
+  attachmentId: string;
+  /** The attachment's bytes (a small PNG). */
+  attachment: Buffer;
 }
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
  * An organisation with something in every part of the product, made through
  * the API as a customer would: an owner, a paid Pro subscription (customer,
  * card, invoice, lines, attempt), an invitation, an API key and a support
- * ticket with a reply and an internal note.
+ * ticket with a reply and an attachment.
  */
 export async function seedOrg(t: TestApp, prefix: string): Promise<SeededOrg> {
   const api = () => request(t.server);
@@ -60,5 +65,21 @@ export async function seedOrg(t: TestApp, prefix: string): Promise<SeededOrg> {
     .set(headers)
     .send({ body: 'Still failing this morning.' })
     .expect(201);
-  return { tenantId, slug, email, headers, ticketId };
+  const attachment = Buffer.concat([PNG_SIGNATURE, Buffer.from(`${prefix} screenshot`)]);
+  const uploaded = await api()
+    .post(`/v1/support/tickets/${ticketId}/attachments`)
+    .query({ filename: 'screenshot.png' })
+    .set(headers)
+    .set('content-type', 'image/png')
+    .send(attachment)
+    .expect(201);
+  return {
+    tenantId,
+    slug,
+    email,
+    headers,
+    ticketId,
+    attachmentId: uploaded.body.id as string,
+    attachment,
+  };
 }

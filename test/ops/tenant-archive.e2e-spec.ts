@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -9,6 +9,7 @@ import { BackupError } from '../../src/database/backup/backup.error';
 import { exportTenant, importTenant } from '../../src/database/backup/tenant-archive';
 import { tenantSchemaName } from '../../src/database/schema-names';
 import { TenantSchemaMigrator } from '../../src/database/tenant-schema-migrator';
+import { AttachmentStorage } from '../../src/support/attachments/storage';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createUser, TEST_PASSWORD } from '../support/factories';
 import { sqlMigration } from '../support/migrations';
@@ -35,8 +36,19 @@ describe('tenant export and import', () => {
   let archive: string;
 
   const migratorOf = (t: TestApp) => t.app.get(TenantSchemaMigrator);
+  const filesOf = (t: TestApp) => ({
+    table: 'ticket_attachment',
+    column: 'storage_key',
+    storage: t.app.get(AttachmentStorage),
+  });
+  /** Attachment files a tenant has in an app's storage. */
+  const storedFiles = (t: TestApp, tenantId: string) =>
+    existsSync(join(t.config.attachments.dir, tenantId))
+      ? readdirSync(join(t.config.attachments.dir, tenantId))
+      : [];
   const emOf = (t: TestApp) => t.app.get(EntityManager);
-  const exportX = (file: string) => exportTenant(emOf(source), { tenant: x.slug, output: file });
+  const exportX = (file: string) =>
+    exportTenant(emOf(source), { tenant: x.slug, output: file, files: filesOf(source) });
   const schemaExists = async (t: TestApp, tenantId: string) =>
     (
       await t
@@ -59,6 +71,7 @@ describe('tenant export and import', () => {
   const expectNothingImported = async (t: TestApp) => {
     expect(Number(await tenantRows(t, x.tenantId))).toBe(0);
     expect(await schemaExists(t, x.tenantId)).toBe(false);
+    expect(storedFiles(t, x.tenantId)).toEqual([]);
   };
 
   beforeAll(async () => {
@@ -112,7 +125,10 @@ describe('tenant export and import', () => {
     expect(before['tenant.ticket'].rows).toBe(1);
     expect(before['tenant.ticket_message'].rows).toBeGreaterThan(0);
 
-    const summary = await importTenant(emOf(target), migratorOf(target), { input: archive });
+    const summary = await importTenant(emOf(target), migratorOf(target), {
+      input: archive,
+      files: filesOf(target),
+    });
     expect(summary.tenant.id).toBe(x.tenantId);
 
     const after = await tenantFingerprint(target.db.url, x.tenantId);
@@ -165,12 +181,25 @@ describe('tenant export and import', () => {
       .send({ subject: 'After the move', description: 'Numbers go on.' })
       .expect(201);
     expect(next.body.number).toBe(ticket.body.number + 1);
+    // The attachment's bytes came along, into this instance's own storage.
+    expect(target.config.attachments.dir).not.toBe(source.config.attachments.dir);
+    const download = await api()
+      .get(`/v1/support/tickets/${x.ticketId}/attachments/${x.attachmentId}`)
+      .set(headers)
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    expect(Buffer.compare(download.body as Buffer, x.attachment)).toBe(0);
   });
 
   it('refuses an organisation that exists, writing nothing', async () => {
     const before = await tenantFingerprint(target.db.url, x.tenantId);
     await expect(
-      importTenant(emOf(target), migratorOf(target), { input: archive }),
+      importTenant(emOf(target), migratorOf(target), { input: archive, files: filesOf(target) }),
     ).rejects.toThrow(/already exists here/);
     expect(await tenantFingerprint(target.db.url, x.tenantId)).toEqual(before);
   });
@@ -184,7 +213,7 @@ describe('tenant export and import', () => {
       await fresh?.close();
     });
     const importInto = (file: string) =>
-      importTenant(emOf(fresh), migratorOf(fresh), { input: file });
+      importTenant(emOf(fresh), migratorOf(fresh), { input: file, files: filesOf(fresh) });
 
     it('refuses a damaged, truncated, foreign or missing file before writing anything', async () => {
       const edited = join(dir, 'edited.gz');
@@ -263,6 +292,24 @@ describe('tenant export and import', () => {
       await expectNothingImported(fresh);
     });
 
+    it('refuses an archive with stored files when no storage is given', async () => {
+      await expect(
+        importTenant(emOf(fresh), migratorOf(fresh), { input: archive }),
+      ).rejects.toThrow(/no storage was given/);
+      await expectNothingImported(fresh);
+    });
+
+    it('rolls back rows and removes the files it wrote when the last step (a later migration) fails', async () => {
+      const failing = new TenantSchemaMigrator(emOf(fresh), [
+        ...tenantMigrations,
+        sqlMigration('Migration29990101000001_fails', 'select 1 / 0'),
+      ]);
+      await expect(
+        importTenant(emOf(fresh), failing, { input: archive, files: filesOf(fresh) }),
+      ).rejects.toThrow(/division by zero/);
+      await expectNothingImported(fresh);
+    });
+
     it("refuses when a member's email belongs to another account here, writing nothing", async () => {
       await createUser(fresh.app, { email: x.email });
       await expect(importInto(archive)).rejects.toThrow(/belong to other accounts here/);
@@ -276,20 +323,31 @@ describe('tenant export and import', () => {
     afterAll(async () => {
       await db?.drop();
     });
-    const run = async (url: string, script: string, ...args: string[]) => {
+    /** A command on the database of `url`, with that instance's attachments folder. */
+    const run = async (
+      instance: { url: string; attachments: string },
+      script: string,
+      ...args: string[]
+    ) => {
       const cli = new ServerProcess(
         script,
         args,
-        bareEnv({ DATABASE_URL: url, DATA_DIR: mkdtempSync(join(tmpdir(), 'groundwork-cli-')) }),
+        bareEnv({
+          DATABASE_URL: instance.url,
+          ATTACHMENTS_DIR: instance.attachments,
+          DATA_DIR: mkdtempSync(join(tmpdir(), 'groundwork-cli-')),
+        }),
       );
       const code = await cli.exited;
       return { code, out: cli.text() };
     };
 
-    it('tenant:export and tenant:import move an organisation; bad arguments exit 2, refusals 1', async () => {
+    const from = () => ({ url: source.db.url, attachments: source.config.attachments.dir });
+
+    it('tenant:export and tenant:import move an organisation with its files; bad arguments exit 2, refusals 1', async () => {
       const file = join(dir, 'cli.tenant.gz');
       const exported = await run(
-        source.db.url,
+        from(),
         'cli/tenant-export.js',
         '--tenant',
         y.slug,
@@ -300,17 +358,10 @@ describe('tenant export and import', () => {
       expect(exported.code).toBe(0);
       expect(existsSync(file)).toBe(true);
 
-      const again = await run(
-        source.db.url,
-        'cli/tenant-export.js',
-        '--tenant',
-        y.slug,
-        '--output',
-        file,
-      );
+      const again = await run(from(), 'cli/tenant-export.js', '--tenant', y.slug, '--output', file);
       expect(again).toMatchObject({ code: 1, out: expect.stringContaining('already exists') });
       const unknown = await run(
-        source.db.url,
+        from(),
         'cli/tenant-export.js',
         '--tenant',
         'no-such-org',
@@ -322,18 +373,34 @@ describe('tenant export and import', () => {
         out: expect.stringContaining('no tenant with id or slug'),
       });
       expect(existsSync(join(dir, 'none.gz'))).toBe(false);
-      expect((await run(source.db.url, 'cli/tenant-export.js', '--tenant', y.slug)).code).toBe(2);
+      expect((await run(from(), 'cli/tenant-export.js', '--tenant', y.slug)).code).toBe(2);
+
+      // A missing attachment file stops the export: an archive never silently lacks one.
+      const broken = { url: source.db.url, attachments: mkdtempSync(join(tmpdir(), 'gw-empty-')) };
+      const missing = await run(
+        broken,
+        'cli/tenant-export.js',
+        '--tenant',
+        y.slug,
+        '--output',
+        join(dir, 'no-files.gz'),
+      );
+      expect(missing).toMatchObject({ code: 1, out: expect.stringContaining('cannot be read') });
+      expect(existsSync(join(dir, 'no-files.gz'))).toBe(false);
 
       db = await createTestDatabase();
-      const imported = await run(db.url, 'cli/tenant-import.js', '--input', file);
+      const to = { url: db.url, attachments: mkdtempSync(join(tmpdir(), 'gw-imported-')) };
+      const imported = await run(to, 'cli/tenant-import.js', '--input', file);
       expect(imported.out).toContain(`Imported ${y.slug} (${y.tenantId})`);
       expect(imported.code).toBe(0);
       expect(await tenantFingerprint(db.url, y.tenantId)).toEqual(
         await tenantFingerprint(source.db.url, y.tenantId),
       );
-      const twice = await run(db.url, 'cli/tenant-import.js', '--input', file);
+      const [stored] = readdirSync(join(to.attachments, y.tenantId));
+      expect(readFileSync(join(to.attachments, y.tenantId, stored))).toEqual(y.attachment);
+      const twice = await run(to, 'cli/tenant-import.js', '--input', file);
       expect(twice).toMatchObject({ code: 1, out: expect.stringContaining('already exists here') });
-      expect((await run(db.url, 'cli/tenant-import.js')).code).toBe(2);
+      expect((await run(to, 'cli/tenant-import.js')).code).toBe(2);
     });
   });
 });

@@ -53,6 +53,7 @@ type Line =
   | ['table', TableEntry]
   | ['row', Record<string, unknown>]
   | ['sequence', SequenceState]
+  | ['file', StoredFile]
   | ['end', ArchiveEnd];
 
 export interface ArchiveHeader {
@@ -77,6 +78,26 @@ interface SequenceState {
   name: string;
   lastValue: string;
   isCalled: boolean;
+}
+
+/** The bytes of one stored file (a ticket attachment), base64. */
+interface StoredFile {
+  key: string;
+  base64: string;
+}
+
+/**
+ * Files outside the database that the tenant's rows name, carried in the
+ * archive with them: the rows of `table` hold the storage key in `column`.
+ */
+export interface ArchivedFiles {
+  table: string;
+  column: string;
+  storage: {
+    get(key: string): Promise<Buffer>;
+    put(key: string, bytes: Buffer): Promise<void>;
+    delete(key: string): Promise<void>;
+  };
 }
 
 interface ArchiveEnd {
@@ -272,6 +293,8 @@ export interface ExportOptions {
   /** The tenant's id or slug. */
   tenant: string;
   output: string;
+  /** Ticket attachments: their bytes travel in the archive. */
+  files?: ArchivedFiles;
   log?: Log;
 }
 
@@ -355,6 +378,10 @@ export async function exportTenant(
           );
           await writer.write(['sequence', { name, ...state }]);
         }
+        if (options.files && tenantColumns.has(options.files.table)) {
+          const count = await dumpFiles(em, writer, schema, options.files);
+          if (count) log(`${count} stored files`);
+        }
         return head;
       },
       { isolationLevel: IsolationLevel.REPEATABLE_READ },
@@ -373,6 +400,30 @@ export async function exportTenant(
     await rm(partial, { force: true });
     throw error;
   }
+}
+
+/** The bytes of every file the tenant's rows name; a file missing from storage stops the export. */
+async function dumpFiles(
+  em: EntityManager,
+  writer: ArchiveWriter,
+  schema: string,
+  files: ArchivedFiles,
+): Promise<number> {
+  const rows = await em.execute<{ key: string }[]>(
+    `select ${quoteIdent(files.column)} as key from ${quoteIdent(schema)}.${quoteIdent(files.table)} order by 1`,
+  );
+  for (const { key } of rows) {
+    let bytes: Buffer;
+    try {
+      bytes = await files.storage.get(key);
+    } catch (error) {
+      throw new BackupError(
+        `stored file ${key} (${files.table}) cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    await writer.write(['file', { key, base64: bytes.toString('base64') }]);
+  }
+  return rows.length;
 }
 
 /** Reads one table through a cursor, so a large tenant never sits in memory whole. */
@@ -470,6 +521,8 @@ export async function verifyArchive(file: string): Promise<ArchiveHeader> {
 
 export interface ImportOptions {
   input: string;
+  /** Where the archive's stored files go (written before the rows commit, removed if they do not). */
+  files?: ArchivedFiles;
   log?: Log;
 }
 
@@ -502,104 +555,120 @@ export async function importTenant(
 
   const tables: Record<string, number> = {};
   let total = 0;
-  await rootEm.fork().transactional(async (em) => {
-    const applied = new Set(await appliedPlatformMigrations(em));
-    const missing = header.platformMigrations.filter((name) => !applied.has(name));
-    if (missing.length) {
-      throw new BackupError(
-        `the archive comes from a newer platform schema (${missing.join(', ')}): run this build's migrations or a newer build`,
-      );
-    }
-    const exists = await em.execute<{ slug: string }[]>(
-      `select slug from ${PLATFORM_SCHEMA}.tenant where id = ? or slug = ?`,
-      [tenant.id, tenant.slug],
-    );
-    if (exists.length) {
-      throw new BackupError(
-        `a tenant with id ${tenant.id} or slug ${tenant.slug} already exists here (${exists[0].slug}): nothing was imported`,
-      );
-    }
-    const [{ present }] = await em.execute<{ present: boolean }[]>(
-      'select exists (select 1 from pg_namespace where nspname = ?) as present',
-      [schema],
-    );
-    if (present) throw new BackupError(`schema ${schema} already exists: nothing was imported`);
-
-    const platformColumns = await columnsOf(em, PLATFORM_SCHEMA);
-    let tenantColumns: Map<string, string[]> | undefined;
-    let current:
-      { entry: TableEntry; qualified: string; rows: Record<string, unknown>[] } | undefined;
-    const flush = async (): Promise<void> => {
-      if (!current || current.rows.length === 0) return;
-      try {
-        await insertRows(em, current.entry, current.qualified, current.rows);
-      } catch (error) {
-        if (error instanceof BackupError) throw error;
+  const written: string[] = [];
+  try {
+    await rootEm.fork().transactional(async (em) => {
+      const applied = new Set(await appliedPlatformMigrations(em));
+      const missing = header.platformMigrations.filter((name) => !applied.has(name));
+      if (missing.length) {
         throw new BackupError(
-          `${current.qualified}: ${databaseReason(error)} (nothing was imported)`,
+          `the archive comes from a newer platform schema (${missing.join(', ')}): run this build's migrations or a newer build`,
         );
       }
-      current.rows = [];
-    };
-    for await (const { line } of archiveLines(file)) {
-      if (line[0] === 'table') {
-        await flush();
-        const entry = line[1];
-        if (entry.schema === 'tenant' && !tenantColumns) {
-          // The schema as the archive knew it; the rest of this build's migrations run after the rows.
-          await new TenantSchemaMigrator(
-            em,
-            migrator.migrations.slice(0, archived.length),
-          ).applyInTransaction(em, schema, { create: true });
-          tenantColumns = await columnsOf(em, schema);
-        }
-        const target = entry.schema === 'tenant' ? tenantColumns! : platformColumns;
-        const have = target.get(entry.table);
-        if (!have) {
-          throw new BackupError(
-            `the archive has table ${entry.schema}.${entry.table}, which this database lacks`,
-          );
-        }
-        const extra = entry.columns.filter((c) => !have.includes(c));
-        if (extra.length) {
-          throw new BackupError(
-            `the archive has columns ${entry.schema}.${entry.table}.${extra.join(', ')} this database lacks: import with the version that exported it`,
-          );
-        }
-        const qualified = `${entry.schema === 'tenant' ? quoteIdent(schema) : PLATFORM_SCHEMA}.${quoteIdent(entry.table)}`;
-        current = { entry, qualified, rows: [] };
-        tables[`${entry.schema}.${entry.table}`] = entry.rows;
-        total += entry.rows;
-        log(`${entry.schema}.${entry.table}: ${entry.rows} rows`);
-      } else if (line[0] === 'row') {
-        if (!current) throw new BackupError(`${file}: a row before any table`);
-        current.rows.push(line[1]);
-        if (current.rows.length >= BATCH) await flush();
-      } else if (line[0] === 'sequence') {
-        await flush();
-        const { name, lastValue, isCalled } = line[1];
-        await em.execute(`select setval(?::regclass, ?::bigint, ?)`, [
-          `${quoteIdent(schema)}.${quoteIdent(name)}`,
-          lastValue,
-          isCalled,
-        ]);
+      const exists = await em.execute<{ slug: string }[]>(
+        `select slug from ${PLATFORM_SCHEMA}.tenant where id = ? or slug = ?`,
+        [tenant.id, tenant.slug],
+      );
+      if (exists.length) {
+        throw new BackupError(
+          `a tenant with id ${tenant.id} or slug ${tenant.slug} already exists here (${exists[0].slug}): nothing was imported`,
+        );
       }
-    }
-    await flush();
-    if (!tenantColumns) {
-      await new TenantSchemaMigrator(
-        em,
-        migrator.migrations.slice(0, archived.length),
-      ).applyInTransaction(em, schema, { create: true });
-    }
-    const outcome = await migrator.applyInTransaction(em, schema);
-    await em.execute(`update ${PLATFORM_SCHEMA}.tenant set schema_version = ? where id = ?`, [
-      outcome.version ?? null,
-      tenant.id,
-    ]);
-    if (outcome.applied.length)
-      log(`Tenant migrations applied after the rows: ${outcome.applied.join(', ')}`);
-  });
+      const [{ present }] = await em.execute<{ present: boolean }[]>(
+        'select exists (select 1 from pg_namespace where nspname = ?) as present',
+        [schema],
+      );
+      if (present) throw new BackupError(`schema ${schema} already exists: nothing was imported`);
+
+      const platformColumns = await columnsOf(em, PLATFORM_SCHEMA);
+      let tenantColumns: Map<string, string[]> | undefined;
+      let current:
+        { entry: TableEntry; qualified: string; rows: Record<string, unknown>[] } | undefined;
+      const flush = async (): Promise<void> => {
+        if (!current || current.rows.length === 0) return;
+        try {
+          await insertRows(em, current.entry, current.qualified, current.rows);
+        } catch (error) {
+          if (error instanceof BackupError) throw error;
+          throw new BackupError(
+            `${current.qualified}: ${databaseReason(error)} (nothing was imported)`,
+          );
+        }
+        current.rows = [];
+      };
+      for await (const { line } of archiveLines(file)) {
+        if (line[0] === 'table') {
+          await flush();
+          const entry = line[1];
+          if (entry.schema === 'tenant' && !tenantColumns) {
+            // The schema as the archive knew it; the rest of this build's migrations run after the rows.
+            await new TenantSchemaMigrator(
+              em,
+              migrator.migrations.slice(0, archived.length),
+            ).applyInTransaction(em, schema, { create: true });
+            tenantColumns = await columnsOf(em, schema);
+          }
+          const target = entry.schema === 'tenant' ? tenantColumns! : platformColumns;
+          const have = target.get(entry.table);
+          if (!have) {
+            throw new BackupError(
+              `the archive has table ${entry.schema}.${entry.table}, which this database lacks`,
+            );
+          }
+          const extra = entry.columns.filter((c) => !have.includes(c));
+          if (extra.length) {
+            throw new BackupError(
+              `the archive has columns ${entry.schema}.${entry.table}.${extra.join(', ')} this database lacks: import with the version that exported it`,
+            );
+          }
+          const qualified = `${entry.schema === 'tenant' ? quoteIdent(schema) : PLATFORM_SCHEMA}.${quoteIdent(entry.table)}`;
+          current = { entry, qualified, rows: [] };
+          tables[`${entry.schema}.${entry.table}`] = entry.rows;
+          total += entry.rows;
+          log(`${entry.schema}.${entry.table}: ${entry.rows} rows`);
+        } else if (line[0] === 'row') {
+          if (!current) throw new BackupError(`${file}: a row before any table`);
+          current.rows.push(line[1]);
+          if (current.rows.length >= BATCH) await flush();
+        } else if (line[0] === 'file') {
+          if (!options.files) {
+            throw new BackupError(
+              'the archive holds stored files and no storage was given for them',
+            );
+          }
+          await options.files.storage.put(line[1].key, Buffer.from(line[1].base64, 'base64'));
+          written.push(line[1].key);
+        } else if (line[0] === 'sequence') {
+          await flush();
+          const { name, lastValue, isCalled } = line[1];
+          await em.execute(`select setval(?::regclass, ?::bigint, ?)`, [
+            `${quoteIdent(schema)}.${quoteIdent(name)}`,
+            lastValue,
+            isCalled,
+          ]);
+        }
+      }
+      await flush();
+      if (!tenantColumns) {
+        await new TenantSchemaMigrator(
+          em,
+          migrator.migrations.slice(0, archived.length),
+        ).applyInTransaction(em, schema, { create: true });
+      }
+      const outcome = await migrator.applyInTransaction(em, schema);
+      await em.execute(`update ${PLATFORM_SCHEMA}.tenant set schema_version = ? where id = ?`, [
+        outcome.version ?? null,
+        tenant.id,
+      ]);
+      if (outcome.applied.length)
+        log(`Tenant migrations applied after the rows: ${outcome.applied.join(', ')}`);
+    });
+  } catch (error) {
+    // The rows were rolled back: the files they named go too.
+    for (const key of written) await options.files?.storage.delete(key).catch(() => undefined);
+    throw error;
+  }
+  if (written.length) log(`${written.length} stored files`);
   return { file, tenant, tables, rows: total, seconds: (performance.now() - started) / 1000 };
 }
 
