@@ -8,6 +8,8 @@ import { createServer, Server, Socket } from 'node:net';
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  /** Connections accepted while black-holed: never answered, never forwarded. */
+  private readonly held = new Set<Socket>();
   private mode: 'pass' | 'refuse' | 'blackhole' = 'pass';
   port = 0;
 
@@ -20,7 +22,11 @@ export class TcpProxy {
     this.server = createServer((client) => {
       this.track(client);
       if (this.mode === 'refuse') return client.destroy();
-      if (this.mode === 'blackhole') return;
+      if (this.mode === 'blackhole') {
+        this.held.add(client);
+        client.on('close', () => this.held.delete(client));
+        return;
+      }
       const upstream = new Socket();
       this.track(upstream);
       upstream.connect(this.targetPort, this.targetHost);
@@ -55,8 +61,14 @@ export class TcpProxy {
     this.mode = 'blackhole';
   }
 
+  /**
+   * The database is reachable again. Connections accepted while black-holed
+   * are reset, as a real network recovery resets them sooner or later; left
+   * open they would hang their client (and its shutdown) until the test ends.
+   */
   restore(): void {
     this.mode = 'pass';
+    for (const socket of this.held) socket.destroy();
   }
 
   async stop(): Promise<void> {

@@ -193,16 +193,21 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     const url = this.config.database.url?.reveal();
     if (!url) throw new Error('The database URL must be resolved before the job queue starts');
     const work = this.config.jobs.work;
-    const boss = new PgBoss({
+    // pg-boss hands its options to pg.Pool as they are; its types omit the pool's own.
+    const options: PgBoss.ConstructorOptions & { connectionTimeoutMillis: number } = {
       connectionString: url,
       ssl: sslFromUrl(url),
       schema: JOB_SCHEMA,
       application_name: 'groundwork-jobs',
       max: 3,
+      // As the ORM's pool: a connection attempt to an unreachable database
+      // fails instead of hanging the worker loop (and shutdown) for good.
+      connectionTimeoutMillis: 5_000,
       // Maintenance and cron evaluation only where jobs are worked.
       supervise: work,
       schedule: work,
-    });
+    };
+    const boss = new PgBoss(options);
     boss.on('error', (error) => this.logger.error({ err: error }, 'job queue error'));
     await boss.start();
     for (const queue of this.queues.values()) {
