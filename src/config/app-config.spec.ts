@@ -8,9 +8,10 @@ import { ConfigError } from './config.error';
 
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
 const KEY_B = Buffer.alloc(32, 2).toString('base64');
-const JWT = 'j'.repeat(32);
+// Random-looking: production refuses low-effort secrets.
+const JWT = 'q7Rk2vX9mL4tZ8wN1bY6cH3fJ5sD0gPa';
 const KEYS = `k1:${KEY_A}`;
-const WHSEC = `whsec_${'w'.repeat(32)}`;
+const WHSEC = 'whsec_T4nV8kQ2xR7mZ1pL9cW3yB6hF0dJ5sGe';
 const STRIPE_KEY = `sk_live_${'s'.repeat(24)}`;
 /** Every secret a run outside production would otherwise generate into secrets.json. */
 const ALL_SECRETS = { JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS, STRIPE_WEBHOOK_SECRET: WHSEC };
@@ -63,6 +64,12 @@ describe('loadConfig defaults', () => {
       bodyLimitBytes: 1024 * 1024,
       shutdownDelayMs: 0,
       trustProxy: false,
+      corsOrigins: [],
+    });
+    expect(config.rateLimits).toEqual({
+      ipPerMinute: 1200,
+      userPerMinute: 600,
+      tenantPerMinute: 3000,
     });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.database).toEqual({
@@ -858,5 +865,99 @@ describe('loadConfig metrics', () => {
 
   it('accepts METRICS_PORT beside another PORT', () => {
     expect(load({ ...ALL_SECRETS, PORT: '8080', METRICS_PORT: '9464' }).metrics.port).toBe(9464);
+  });
+});
+
+describe('loadConfig CORS_ORIGINS', () => {
+  it('allows no cross-origin caller when unset', () => {
+    expect(load(ALL_SECRETS).http.corsOrigins).toEqual([]);
+  });
+
+  it('reads exact origins, trimmed, lower-cased, without a trailing slash or duplicates', () => {
+    const origins = load({
+      ...ALL_SECRETS,
+      CORS_ORIGINS: ' https://App.Example.com/ , http://localhost:5173,https://app.example.com',
+    }).http.corsOrigins;
+    expect(origins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+  });
+
+  it.each([
+    ['*', 'wildcards are not allowed'],
+    ['https://*.example.com', 'wildcards are not allowed'],
+    ['app.example.com', 'is not an http(s) origin'],
+    ['ftp://files.example.com', 'is not an http(s) origin'],
+    ['null', 'is not an http(s) origin'],
+    ['https://app.example.com/login', 'did you mean "https://app.example.com"'],
+    ['https://app.example.com:443', 'did you mean "https://app.example.com"'],
+    ['https://user@app.example.com', 'did you mean "https://app.example.com"'],
+    [' , ', 'expected origins such as'],
+  ])('refuses CORS_ORIGINS=%j at load, saying why', (raw, why) => {
+    const line = problemFor('CORS_ORIGINS', { ...ALL_SECRETS, CORS_ORIGINS: raw });
+    expect(line).toContain(why);
+  });
+
+  it('names the offending entry among good ones', () => {
+    expect(
+      problemFor('CORS_ORIGINS', {
+        ...ALL_SECRETS,
+        CORS_ORIGINS: 'https://a.example.com,https://b.example.com/x',
+      }),
+    ).toContain('"https://b.example.com/x"');
+  });
+});
+
+describe('loadConfig rate limits', () => {
+  it('reads each budget, 0 turning it off', () => {
+    expect(
+      load({
+        ...ALL_SECRETS,
+        RATE_LIMIT_IP_PER_MINUTE: '0',
+        RATE_LIMIT_USER_PER_MINUTE: '30',
+        RATE_LIMIT_TENANT_PER_MINUTE: '100000',
+      }).rateLimits,
+    ).toEqual({ ipPerMinute: 0, userPerMinute: 30, tenantPerMinute: 100000 });
+  });
+
+  it.each([
+    'RATE_LIMIT_IP_PER_MINUTE',
+    'RATE_LIMIT_USER_PER_MINUTE',
+    'RATE_LIMIT_TENANT_PER_MINUTE',
+  ])('refuses a negative or fractional %s', (name) => {
+    expect(problemFor(name, { ...ALL_SECRETS, [name]: '-1' })).toBe(
+      `${name}: expected a whole number from 0 to 1000000, got "-1"`,
+    );
+    expect(problemFor(name, { ...ALL_SECRETS, [name]: '2.5' })).toContain('whole number');
+  });
+});
+
+describe('loadConfig refuses weak secrets in production', () => {
+  const PRODUCTION = {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://app:pw@db.internal:5432/groundwork',
+    ...ALL_SECRETS,
+    STRIPE_SECRET_KEY: STRIPE_KEY,
+  };
+
+  it('accepts random-looking secrets and a random METRICS_TOKEN', () => {
+    expect(load({ ...PRODUCTION, METRICS_TOKEN: '9f2c41d7a08be356' }).metrics.token).toBeDefined();
+  });
+
+  it.each([
+    ['JWT_SECRET', 'a'.repeat(40), 'distinct characters'],
+    ['JWT_SECRET', 'abcabcabcabcabcabcabcabcabcabcab', 'distinct characters'],
+    ['JWT_SECRET', 'our-production-jwt-secret-2026!!', 'placeholder'],
+    ['JWT_SECRET', 'please-change-me-before-going-live', 'placeholder'],
+    ['METRICS_TOKEN', '1111111111111111', 'distinct characters'],
+    ['METRICS_TOKEN', 'prometheus-password', 'placeholder'],
+    ['STRIPE_WEBHOOK_SECRET', `whsec_${'0'.repeat(32)}`, 'distinct characters'],
+    ['STRIPE_WEBHOOK_SECRET', 'whsec_example_example_example', 'placeholder'],
+  ])('refuses %s=%j, naming why but not the value', (name, value, why) => {
+    const line = problemFor(name, { ...PRODUCTION, [name]: value });
+    expect(line).toContain(why);
+    expect(line).not.toContain(value);
+  });
+
+  it('lets development keep convenient secrets (only production refuses them)', () => {
+    expect(() => load({ ...ALL_SECRETS, JWT_SECRET: 'x'.repeat(32) })).not.toThrow();
   });
 });

@@ -28,6 +28,17 @@ export interface AppConfig {
     shutdownDelayMs: number;
     /** Which proxies' X-Forwarded-For to believe (Fastify's `trustProxy`). */
     trustProxy: boolean | number | string[];
+    /** Exact origins (`https://app.example.com`) browsers may call the API from; empty: none. */
+    corsOrigins: string[];
+  };
+  /** Requests per minute for the whole API, per budget; 0 turns that budget off. */
+  rateLimits: {
+    /** Per client address (after TRUST_PROXY), before authentication. */
+    ipPerMinute: number;
+    /** Per user or API key, once authenticated. */
+    userPerMinute: number;
+    /** Per organisation acted for, whoever calls. */
+    tenantPerMinute: number;
   };
   log: { level: LogLevel };
   database: {
@@ -179,6 +190,64 @@ const redisUrl = makeValidator<string>((raw) => {
   return raw;
 });
 
+/**
+ * Comma-separated exact origins (scheme, host, optional port), as browsers
+ * send them in `Origin`: no path, no wildcard, no `null`.
+ */
+export function parseCorsOrigins(raw: string): string[] {
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (entries.length === 0) {
+    throw new EnvError('expected origins such as "https://app.example.com", or leave it unset');
+  }
+  return [
+    ...new Set(
+      entries.map((entry) => {
+        if (entry.includes('*')) {
+          throw new EnvError(`"${entry}": wildcards are not allowed; list each origin exactly`);
+        }
+        let url: URL | undefined;
+        try {
+          url = new URL(entry);
+        } catch {
+          url = undefined;
+        }
+        if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+          throw new EnvError(
+            `"${entry}" is not an http(s) origin such as "https://app.example.com"`,
+          );
+        }
+        if (url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+          throw new EnvError(
+            `"${entry}" is not an origin: only scheme, host and port (did you mean "${url.origin}"?)`,
+          );
+        }
+        return url.origin;
+      }),
+    ),
+  ];
+}
+const corsOrigins = makeValidator<string[]>((raw) => parseCorsOrigins(String(raw)));
+
+/**
+ * Low-effort secrets production refuses: few distinct characters ("aaaa…",
+ * "abcabc…") or a placeholder word. Random material never trips this.
+ */
+export function weakSecretReason(raw: string): string | undefined {
+  const distinct = new Set(raw).size;
+  if (distinct < Math.min(8, Math.ceil(raw.length / 4))) {
+    return `has only ${distinct} distinct characters; use random data (openssl rand -hex 32)`;
+  }
+  const word =
+    /change.?me|changeit|secret|passw(or)?d|example|default|placeholder|replace.?me/i.exec(
+      raw,
+    );
+  if (word) return `contains "${word[0]}", a placeholder; use random data (openssl rand -hex 32)`;
+  return undefined;
+}
+
 const metricsToken = makeValidator<string>((raw) => {
   if (raw.length < 16 || /\s/.test(raw)) {
     throw new EnvError('expected at least 16 characters of random data, no spaces');
@@ -307,6 +376,10 @@ const specs = {
   BACKUP_DIR: str({ default: undefined }),
   METRICS_TOKEN: metricsToken({ default: undefined }),
   METRICS_PORT: int(1, 65535)({ default: undefined }),
+  CORS_ORIGINS: corsOrigins({ default: [] }),
+  RATE_LIMIT_IP_PER_MINUTE: int(0, 1_000_000)({ default: 1200 }),
+  RATE_LIMIT_USER_PER_MINUTE: int(0, 1_000_000)({ default: 600 }),
+  RATE_LIMIT_TENANT_PER_MINUTE: int(0, 1_000_000)({ default: 3000 }),
 };
 
 const SECRET_NAMES: GeneratedSecretName[] = [
@@ -356,6 +429,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     }
     // The embedded database is a development convenience (and not in the production image).
     if (!env.DATABASE_URL) problems.unshift('DATABASE_URL: is required in production');
+    // Never echo the values: only why they are refused.
+    const weak: [string, string | undefined][] = [
+      ['JWT_SECRET', env.JWT_SECRET],
+      ['METRICS_TOKEN', env.METRICS_TOKEN],
+      // The part after `whsec_` is the key Stripe generated.
+      ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET?.slice('whsec_'.length)],
+    ];
+    for (const [name, value] of weak) {
+      const reason = value === undefined ? undefined : weakSecretReason(value);
+      if (reason) problems.push(`${name}: ${reason}`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const generated = loadOrCreateDevSecrets(dataDir, missing);
@@ -371,6 +455,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       bodyLimitBytes: env.BODY_LIMIT,
       shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
       trustProxy: env.TRUST_PROXY,
+      corsOrigins: env.CORS_ORIGINS,
+    },
+    rateLimits: {
+      ipPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
+      userPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+      tenantPerMinute: env.RATE_LIMIT_TENANT_PER_MINUTE,
     },
     log: { level: env.LOG_LEVEL },
     database: {
