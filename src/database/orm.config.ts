@@ -5,6 +5,8 @@ import { defineConfig, Options } from '@mikro-orm/postgresql';
 import { platformMigrations } from '../../migrations/platform';
 import { PROJECT_ROOT } from '../common/paths';
 import { AppConfig } from '../config/app-config';
+import { keyringExtension } from '../common/crypto/encrypted-string.type';
+import { Keyring } from '../common/crypto/keyring';
 import { TENANT_MIGRATION_TABLE } from './tenant-schema-migrator';
 import { AuditEvent } from '../tenancy/audit/audit-event.entity';
 import { Tenant } from '../tenancy/entities/tenant.entity';
@@ -110,7 +112,8 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
     ensureDatabase: false,
     // The tenant migrator's bookkeeping table is not an entity.
     schemaGenerator: { skipTables: [TENANT_MIGRATION_TABLE] },
-    extensions: [Migrator],
+    // EncryptedString columns reach this app's keyring through the ORM (never a global).
+    extensions: [Migrator, keyringExtension(Keyring.fromConfig(config.secrets.dataEncryptionKeys))],
     migrations: {
       tableName: 'platform.mikro_orm_migrations',
       path: join(PROJECT_ROOT, 'migrations/platform'),
