@@ -24,6 +24,7 @@ import { PoliciesGuard } from './access/policies.guard';
 import { RedisModule } from './common/redis';
 import { AuthenticationGuard } from './identity/authentication.guard';
 import { IdentityModule } from './identity/identity.module';
+import { TwoFactorGuard } from './identity/two-factor.guard';
 import { TenantGuard } from './tenancy/tenant.guard';
 import { BillingModule } from './billing/billing.module';
 import { SupportModule } from './support/support.module';
@@ -76,9 +77,11 @@ export class AppModule {
       ],
       providers: [
         // The request pipeline, in this order: who is calling, for which
-        // organisation (and with what role), and whether the route allows it.
+        // organisation (and with what role), whether its two-factor requirement
+        // is met, and whether the route allows it.
         { provide: APP_GUARD, useExisting: AuthenticationGuard },
         { provide: APP_GUARD, useExisting: TenantGuard },
+        { provide: APP_GUARD, useExisting: TwoFactorGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
         { provide: APP_GUARD, useExisting: BillingGateGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261202160015_two_factor } from './Migration20261202160015_two_factor';
 import { Migration20261126064930_payment_recovery } from './Migration20261126064930_payment_recovery';
 import { Migration20261126050846_support_macros } from './Migration20261126050846_support_macros';
 import { Migration20261126045915_support_queue_breaches } from './Migration20261126045915_support_queue_breaches';
@@ -31,4 +32,5 @@ export const platformMigrations: MigrationObject[] = [
     name: 'Migration20261126064930_payment_recovery',
     class: Migration20261126064930_payment_recovery,
   },
+  { name: 'Migration20261202160015_two_factor', class: Migration20261202160015_two_factor },
 ];

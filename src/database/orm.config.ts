@@ -12,6 +12,9 @@ import { AuditEvent } from '../tenancy/audit/audit-event.entity';
 import { Tenant } from '../tenancy/entities/tenant.entity';
 import { ApiKey } from '../identity/entities/api-key.entity';
 import { EmailToken } from '../identity/entities/email-token.entity';
+import { LoginChallenge } from '../identity/entities/login-challenge.entity';
+import { RecoveryCode } from '../identity/entities/recovery-code.entity';
+import { TwoFactor } from '../identity/entities/two-factor.entity';
 import { RefreshToken } from '../identity/entities/refresh-token.entity';
 import { User } from '../identity/entities/user.entity';
 import { Invitation } from '../tenancy/entities/invitation.entity';
@@ -51,6 +54,9 @@ export const ENTITIES = [
   Invitation,
   PlatformAuditEvent,
   EmailToken,
+  TwoFactor,
+  RecoveryCode,
+  LoginChallenge,
   IdempotencyRecord,
   Feature,
   Plan,

@@ -4,8 +4,10 @@ import {
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
+  ApiExtraModels,
   ApiOperation,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { ClsService } from 'nestjs-cls';
 import { Authenticated, CurrentUser } from '../access/current-user';
@@ -29,8 +31,10 @@ import {
   SwitchTenantDto,
   TokensDto,
 } from './dtos/auth.dto';
+import { LoginSecondFactorDto, SecondFactorChallengeDto } from './dtos/two-factor.dto';
 
 @ApiTags('auth')
+@ApiExtraModels(TokensDto, SecondFactorChallengeDto)
 @OpenWhenSuspended()
 @Controller('auth')
 export class AuthController {
@@ -52,11 +56,35 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @Public()
-  @ApiOperation({ operationId: 'login', summary: 'Sign in with email and password' })
+  @ApiOperation({
+    operationId: 'login',
+    summary:
+      'Sign in with email and password: the tokens, or with two-factor authentication on, a challenge for POST /v1/auth/login/2fa',
+  })
+  @ApiOkResponse({
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(TokensDto) },
+        { $ref: getSchemaPath(SecondFactorChallengeDto) },
+      ],
+    },
+  })
+  @ApiProblems(400, 401, 429)
+  login(@Body() body: LoginDto): Promise<TokensDto | SecondFactorChallengeDto> {
+    return this.auth.login(body, this.cls.get('ip') ?? 'unknown');
+  }
+
+  @Post('login/2fa')
+  @HttpCode(200)
+  @Public()
+  @ApiOperation({
+    operationId: 'loginSecondFactor',
+    summary: 'Finish a two-factor sign-in: the challenge and a code (or a recovery code)',
+  })
   @ApiOkResponse({ type: TokensDto })
   @ApiProblems(400, 401, 429)
-  login(@Body() body: LoginDto): Promise<TokensDto> {
-    return this.auth.login(body, this.cls.get('ip') ?? 'unknown');
+  loginSecondFactor(@Body() body: LoginSecondFactorDto): Promise<TokensDto> {
+    return this.auth.completeLogin(body, this.cls.get('ip') ?? 'unknown');
   }
 
   @Post('invitations/accept')

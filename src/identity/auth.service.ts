@@ -19,10 +19,12 @@ import {
   verifyPassword,
 } from './credentials';
 import { AcceptInvitationDto, LoginDto, MeDto, SignupDto, TokensDto } from './dtos/auth.dto';
+import { LoginSecondFactorDto, SecondFactorChallengeDto } from './dtos/two-factor.dto';
 import { User } from './entities/user.entity';
 import { IdentityErrorCode, IdentityException } from './identity.exception';
 import { LoginThrottle } from './login-throttle.service';
 import { IssuedTokens, TokenService } from './token.service';
+import { LOGIN_CHALLENGE_TTL_SECONDS, TwoFactorService } from './two-factor.service';
 
 const toDto = (tokens: IssuedTokens): TokensDto => ({ ...tokens, tokenType: 'Bearer' });
 
@@ -41,6 +43,7 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly accounts: AccountService,
     private readonly invitations: InvitationService,
+    private readonly twoFactor: TwoFactorService,
   ) {}
 
   /** A new user and a new organisation with that user as its owner, in one transaction. */
@@ -88,9 +91,10 @@ export class AuthService {
   /**
    * One answer for an unknown address and a wrong password, with the same
    * work done for both; failures count towards the per-account and per-address
-   * limits.
+   * limits. With two-factor authentication on, a right password gets a
+   * short-lived challenge instead of tokens (see `completeLogin`).
    */
-  async login(dto: LoginDto, ip: string): Promise<TokensDto> {
+  async login(dto: LoginDto, ip: string): Promise<TokensDto | SecondFactorChallengeDto> {
     const email = normalizeEmail(dto.email);
     await this.throttle.check(email, ip);
     const em = this.em.fork();
@@ -104,9 +108,27 @@ export class AuthService {
       );
     }
     await this.throttle.succeeded(email);
+    if (await this.twoFactor.enabledFor(user.id)) {
+      const challenge = this.twoFactor.startChallenge(em, user.id);
+      await em.flush();
+      return {
+        twoFactorRequired: true,
+        challenge,
+        expiresIn: LOGIN_CHALLENGE_TTL_SECONDS,
+        methods: ['totp', 'recovery_code'],
+      };
+    }
     const tenantId = await this.defaultTenant(user.id);
     const tokens = this.tokens.issue(em, user, tenantId);
     await em.flush();
+    return toDto(tokens);
+  }
+
+  /** The second step of a two-factor sign-in: the challenge and a code for the tokens. */
+  async completeLogin(dto: LoginSecondFactorDto, ip: string): Promise<TokensDto> {
+    const tokens = await this.twoFactor.redeemChallenge(dto.challenge, dto, ip, async (em, user) =>
+      this.tokens.issue(em, user, await this.defaultTenant(user.id)),
+    );
     return toDto(tokens);
   }
 
@@ -226,6 +248,7 @@ export class AuthService {
       email: user.email,
       name: user.name,
       emailVerified: !!user.emailVerifiedAt,
+      twoFactorEnabled: await this.twoFactor.enabledFor(user.id),
       platformRole: user.platformRole ?? null,
       currentTenantId: principal.tokenTenantId,
       memberships: memberships.map((m) => ({ tenantId: m.tenantId, role: m.role })),

@@ -13,6 +13,18 @@ export enum IdentityErrorCode {
   ApiKeyNotFound = 'api_key_not_found',
   UserNotFound = 'user_not_found',
   InvitationForAnotherUser = 'invitation_for_another_user',
+  /** The second-factor code (or recovery code) is wrong. */
+  TwoFactorCodeInvalid = 'two_factor_code_invalid',
+  /** The code is right but was already used (same or a later time step): a replay. */
+  TwoFactorCodeUsed = 'two_factor_code_used',
+  TwoFactorChallengeInvalid = 'two_factor_challenge_invalid',
+  TwoFactorChallengeExpired = 'two_factor_challenge_expired',
+  /** The organisation requires two-factor authentication and the caller has none. */
+  TwoFactorRequired = 'two_factor_required',
+  TwoFactorAlreadyEnabled = 'two_factor_already_enabled',
+  TwoFactorNotEnabled = 'two_factor_not_enabled',
+  /** Confirming needs a setup first. */
+  TwoFactorNotPending = 'two_factor_not_pending',
 }
 
 export class IdentityException extends DomainException<IdentityErrorCode> {
@@ -43,14 +55,22 @@ export class IdentityException extends DomainException<IdentityErrorCode> {
       case IdentityErrorCode.InvalidToken:
       case IdentityErrorCode.TokenExpired:
       case IdentityErrorCode.RefreshTokenReused:
+      case IdentityErrorCode.TwoFactorCodeInvalid:
+      case IdentityErrorCode.TwoFactorCodeUsed:
+      case IdentityErrorCode.TwoFactorChallengeInvalid:
+      case IdentityErrorCode.TwoFactorChallengeExpired:
         return 401;
       case IdentityErrorCode.NotAMember:
       case IdentityErrorCode.InvitationForAnotherUser:
+      case IdentityErrorCode.TwoFactorRequired:
         return 403;
       case IdentityErrorCode.ApiKeyNotFound:
       case IdentityErrorCode.UserNotFound:
         return 404;
       case IdentityErrorCode.EmailTaken:
+      case IdentityErrorCode.TwoFactorAlreadyEnabled:
+      case IdentityErrorCode.TwoFactorNotEnabled:
+      case IdentityErrorCode.TwoFactorNotPending:
         return 409;
       case IdentityErrorCode.WeakPassword:
         return 422;

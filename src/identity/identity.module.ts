@@ -12,9 +12,16 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { AuthenticationGuard } from './authentication.guard';
 import { LoginThrottle } from './login-throttle.service';
+import { MailThrottle } from './mail-throttle.service';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { JWT_AUDIENCE, JWT_ISSUER, TokenService } from './token.service';
+import { TwoFactorController } from './two-factor.controller';
+import { TwoFactorGuard } from './two-factor.guard';
+import { TwoFactorPolicyController } from './two-factor-policy.controller';
+import { TwoFactorPolicyService } from './two-factor-policy.service';
+import { TwoFactorService } from './two-factor.service';
+import { TwoFactorThrottle } from './two-factor-throttle.service';
 
 @Module({
   imports: [
@@ -30,17 +37,22 @@ import { JWT_AUDIENCE, JWT_ISSUER, TokenService } from './token.service';
     TenancyModule,
     NotificationsModule,
   ],
-  controllers: [AuthController, ApiKeyController],
+  controllers: [AuthController, ApiKeyController, TwoFactorController, TwoFactorPolicyController],
   providers: [
     AccountService,
     AuthService,
     TokenService,
     LoginThrottle,
+    MailThrottle,
     ApiKeyService,
     JwtStrategy,
     ApiKeyStrategy,
     AuthenticationGuard,
+    TwoFactorService,
+    TwoFactorThrottle,
+    TwoFactorPolicyService,
+    TwoFactorGuard,
   ],
-  exports: [AuthenticationGuard, TokenService],
+  exports: [AuthenticationGuard, TwoFactorGuard, TokenService],
 })
 export class IdentityModule {}

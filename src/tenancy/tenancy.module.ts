@@ -43,6 +43,7 @@ import { MembershipService } from './members/membership.service';
   ],
   exports: [
     TenantContext,
+    TenantService,
     TenantDirectory,
     TenantProvisioningService,
     TenantMigrationService,

@@ -9,6 +9,8 @@ export interface TenantRecord extends TenantRef {
   status: TenantStatus;
   schemaVersion: string | null;
   migrationFailed: boolean;
+  /** Members need two-factor authentication on to act here. */
+  requireTwoFactor: boolean;
 }
 
 const TTL_MS = 5_000;
@@ -39,7 +41,15 @@ export class TenantDirectory {
     const tenant = await this.em
       .fork()
       .findOne(Tenant, UUID.test(key) ? { id: key } : { slug: key }, {
-        fields: ['id', 'slug', 'schemaName', 'status', 'schemaVersion', 'migrationError'],
+        fields: [
+          'id',
+          'slug',
+          'schemaName',
+          'status',
+          'schemaVersion',
+          'migrationError',
+          'requireTwoFactor',
+        ],
       });
     const value = tenant
       ? {
@@ -49,6 +59,7 @@ export class TenantDirectory {
           status: tenant.status,
           schemaVersion: tenant.schemaVersion ?? null,
           migrationFailed: !!tenant.migrationError,
+          requireTwoFactor: tenant.requireTwoFactor,
         }
       : null;
     this.cache.set(key, value, now);

@@ -46,6 +46,32 @@ export class TenantService {
     return TenantDto.from(tenant);
   }
 
+  /**
+   * Requires (or stops requiring) two-factor authentication of the members,
+   * recording `tenant.two_factor_policy_changed` in the same transaction.
+   */
+  async setTwoFactorRequirement(required: boolean): Promise<TenantDto> {
+    const em = this.tenantContext.em;
+    const tenant = await em.transactional(async (tx) => {
+      const row = await this.load(tx);
+      if (row.requireTwoFactor !== required) {
+        row.requireTwoFactor = required;
+        row.updatedAt = this.clock.now();
+        this.audit.record(
+          {
+            action: 'tenant.two_factor_policy_changed',
+            target: { type: 'tenant', id: row.id },
+            data: { before: { required: !required }, after: { required } },
+          },
+          tx,
+        );
+      }
+      return row;
+    });
+    this.directory.invalidate(tenant);
+    return TenantDto.from(tenant);
+  }
+
   private async load(em: EntityManager): Promise<Tenant> {
     const { id } = this.tenantContext.tenant;
     const tenant = await em.findOne(Tenant, { id });

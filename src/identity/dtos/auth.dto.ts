@@ -135,6 +135,9 @@ export class MeDto {
   @ApiProperty()
   emailVerified!: boolean;
 
+  @ApiProperty({ description: 'Two-factor authentication is on for this account.' })
+  twoFactorEnabled!: boolean;
+
   @ApiProperty({ nullable: true, type: String })
   platformRole!: string | null;
 

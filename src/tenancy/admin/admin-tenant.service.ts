@@ -84,6 +84,7 @@ function toDto(tenant: Tenant): AdminTenantDto {
     slug: tenant.slug,
     name: tenant.name,
     status: tenant.status,
+    requireTwoFactor: tenant.requireTwoFactor,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
     schemaVersion: tenant.schemaVersion ?? null,

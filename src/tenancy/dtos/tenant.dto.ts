@@ -16,6 +16,12 @@ export class TenantDto {
   @ApiProperty({ enum: TenantStatus, enumName: 'TenantStatus' })
   status!: TenantStatus;
 
+  @ApiProperty({
+    description:
+      'Members must have two-factor authentication on to act in this organisation (PUT /v1/tenant/two-factor-policy).',
+  })
+  requireTwoFactor!: boolean;
+
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 
@@ -28,6 +34,7 @@ export class TenantDto {
       slug: tenant.slug,
       name: tenant.name,
       status: tenant.status,
+      requireTwoFactor: tenant.requireTwoFactor,
       createdAt: tenant.createdAt.toISOString(),
       updatedAt: tenant.updatedAt.toISOString(),
     };

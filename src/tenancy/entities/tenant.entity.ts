@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Entity, Enum, Index, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { newId } from '../../common/uuid';
 
 export enum TenantStatus {
@@ -37,6 +37,10 @@ export class Tenant {
   /** The last tenant-migration failure for this schema, cleared by the next success. */
   @Property({ type: 'text', nullable: true })
   migrationError?: string | null;
+
+  /** Members must have two-factor authentication on to act in this organisation (set by an owner). */
+  @Property({ type: 'boolean', default: false })
+  requireTwoFactor: Opt<boolean> = false;
 
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
