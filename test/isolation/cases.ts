@@ -228,6 +228,13 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     inOtherTenant: 'own-data',
   }),
 
+  // Off: A's owner has no second factor, and turning the requirement on needs one.
+  setTwoFactorPolicy: defineCase({
+    request: () => ({ body: { required: false } }),
+    success: 200,
+    inOtherTenant: 'own-data',
+  }),
+
   listAuditEvents: defineCase({
     request: () => ({ query: { limit: 100 } }),
     success: 200,
