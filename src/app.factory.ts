@@ -6,6 +6,7 @@ import { errorCodes, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './common/errors/problem';
 import { requestIdFor } from './common/http/request-id';
+import { registerSecurityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
 import { APP_CONFIG } from './config/config.module';
 import { setupOpenApi } from './openapi';
@@ -56,6 +57,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
     exclude: ['health', 'health/{*path}', 'webhooks/{*path}', 'metrics'],
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // Before any route is added, so every one of them (and the docs) gets the headers.
+  await registerSecurityHeaders(app, app.get<AppConfig>(APP_CONFIG));
   instrumentHttp(fastify, app.get(Metrics));
   // Webhook signatures are computed over the exact bytes sent: those routes get
   // the raw body; every other route keeps Fastify's own (safe) JSON parser.

@@ -22,6 +22,8 @@ import { AccessModule } from './access/access.module';
 import { BillingGateGuard } from './access/billing-gate.guard';
 import { PoliciesGuard } from './access/policies.guard';
 import { RedisModule } from './common/redis';
+import { rateLimitGuard } from './common/http/rate-limit.guard';
+import { ApiRateLimiter } from './common/http/rate-limit.service';
 import { AuthenticationGuard } from './identity/authentication.guard';
 import { IdentityModule } from './identity/identity.module';
 import { TwoFactorGuard } from './identity/two-factor.guard';
@@ -79,14 +81,19 @@ export class AppModule {
         // The request pipeline, in this order: who is calling, for which
         // organisation (and with what role), whether its two-factor requirement
         // is met, and whether the route allows it.
+        // Rate limits (ADR 0019), each counted as soon as its key is known.
+        rateLimitGuard('ip'),
         { provide: APP_GUARD, useExisting: AuthenticationGuard },
+        rateLimitGuard('user'),
         { provide: APP_GUARD, useExisting: TenantGuard },
+        rateLimitGuard('tenant'),
         { provide: APP_GUARD, useExisting: TwoFactorGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
         { provide: APP_GUARD, useExisting: BillingGateGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         IdempotencyService,
+        ApiRateLimiter,
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };

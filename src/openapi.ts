@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { FieldErrorDto, ProblemDto } from './common/http/api-problem';
 import { documentIdempotencyKey } from './common/http/idempotency';
+import { documentRateLimits } from './common/http/rate-limit';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './common/paths';
@@ -25,7 +26,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     extraModels: [ProblemDto, FieldErrorDto],
     operationIdFactory: (controller, method) => `${controller}_${method}`,
   });
-  return documentIdempotencyKey(document);
+  return documentRateLimits(documentIdempotencyKey(document));
 }
 
 function readPackageVersion(): string {

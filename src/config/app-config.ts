@@ -241,9 +241,7 @@ export function weakSecretReason(raw: string): string | undefined {
     return `has only ${distinct} distinct characters; use random data (openssl rand -hex 32)`;
   }
   const word =
-    /change.?me|changeit|secret|passw(or)?d|example|default|placeholder|replace.?me/i.exec(
-      raw,
-    );
+    /change.?me|changeit|secret|passw(or)?d|example|default|placeholder|replace.?me/i.exec(raw);
   if (word) return `contains "${word[0]}", a placeholder; use random data (openssl rand -hex 32)`;
   return undefined;
 }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
+import { ClsService } from 'nestjs-cls';
 import { Clock } from '../common/clock';
 import { UserPrincipal } from '../common/principal';
+import { RequestStore } from '../common/request-store';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { OutboxService } from '../notifications/outbox.service';
@@ -11,6 +13,7 @@ import { EmailToken, EmailTokenPurpose } from './entities/email-token.entity';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
 import { IdentityErrorCode, IdentityException } from './identity.exception';
+import { MailThrottle } from './mail-throttle.service';
 import { randomToken, tokenHash } from './secret-token';
 import { TokenService } from './token.service';
 
@@ -31,6 +34,8 @@ export class AccountService {
     private readonly clock: Clock,
     private readonly tokens: TokenService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly throttle: MailThrottle,
+    private readonly cls: ClsService<RequestStore>,
   ) {}
 
   /** Adds a verification mail for `user` to the caller's unit of work. */
@@ -52,6 +57,7 @@ export class AccountService {
     if (!user)
       throw new IdentityException(IdentityErrorCode.UserNotFound, 'Your account no longer exists.');
     if (user.emailVerifiedAt) return;
+    await this.throttle.verificationMail(user.id);
     this.sendVerification(em, user);
     await em.flush();
   }
@@ -72,8 +78,11 @@ export class AccountService {
    * enumeration); a reset mail goes out only when it does.
    */
   async forgotPassword(rawEmail: string): Promise<void> {
+    const email = normalizeEmail(rawEmail);
+    // Counted before the address is looked up: a 429 tells nothing about it.
+    await this.throttle.passwordReset(email, this.cls.get('ip'));
     const em = this.em.fork();
-    const user = await em.findOne(User, { email: normalizeEmail(rawEmail) });
+    const user = await em.findOne(User, { email });
     if (!user) return;
     const token = this.issue(em, user.id, EmailTokenPurpose.ResetPassword);
     this.outbox.enqueue(em, {
