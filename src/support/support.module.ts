@@ -6,7 +6,8 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AttachmentController } from './attachments/attachment.controller';
 import { AttachmentService } from './attachments/attachment.service';
-import { AttachmentStorage, LocalDiskStorage } from './attachments/storage';
+import { Keyring } from '../common/crypto/keyring';
+import { AttachmentStorage, EncryptedStorage, LocalDiskStorage } from './attachments/storage';
 import { AdminSupportMacroController } from './macros/admin-support-macro.controller';
 import { SupportMacroService } from './macros/support-macro.service';
 import { AdminSupportQueueController } from './queue/admin-support-queue.controller';
@@ -45,7 +46,12 @@ import { TicketService } from './tickets/ticket.service';
     AttachmentService,
     {
       provide: AttachmentStorage,
-      useFactory: (config: AppConfig) => new LocalDiskStorage(config.attachments.dir),
+      // Files at rest are ciphertext under DATA_ENCRYPTION_KEYS' active key.
+      useFactory: (config: AppConfig) =>
+        new EncryptedStorage(
+          new LocalDiskStorage(config.attachments.dir),
+          Keyring.fromConfig(config.secrets.dataEncryptionKeys),
+        ),
       inject: [APP_CONFIG],
     },
   ],

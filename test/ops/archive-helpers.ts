@@ -2,31 +2,50 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
+import type { Keyring } from '../../src/common/crypto/keyring';
 import { quoteIdent, tenantSchemaName } from '../../src/database/schema-names';
 
 /**
  * Row count and digest of every platform row that belongs to a tenant, and
  * of every table of its schema: computed here, independently of the
  * archive's own selection, so a row the exporter forgot shows as a difference.
+ * Encrypted columns differ as ciphertext between instances (other keys, fresh
+ * IVs): they are digested apart, as plaintext read with the instance's `keyring`.
  */
 export async function tenantFingerprint(
   url: string,
   tenantId: string,
+  keyring: Keyring,
 ): Promise<Record<string, { rows: number; md5: string }>> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(`set timezone = 'UTC'`);
+    const result: Record<string, { rows: number; md5: string }> = {};
     const digest = async (from: string, where: string, params: unknown[] = []) => {
+      const encrypted = ENCRYPTED_COLUMNS[from] ?? [];
+      const row = encrypted.length
+        ? `(to_jsonb(t) ${encrypted.map((c) => `- '${c}'`).join(' ')})::text`
+        : 't::text';
       const { rows } = await client.query<{ rows: number; md5: string | null }>(
         `select count(*)::int as rows,
-                md5(string_agg(md5(t::text), '' order by md5(t::text) collate "C")) as md5
+                md5(string_agg(md5(${row}), '' order by md5(${row}) collate "C")) as md5
            from ${from} t where ${where}`,
         params,
       );
+      for (const column of encrypted) {
+        const { rows: values } = await client.query<{ v: string | null }>(
+          `select ${quoteIdent(column)} as v from ${from} t where ${where}`,
+          params,
+        );
+        const plain = values.map(({ v }) => (v === null ? '\\N' : keyring.decrypt(v))).sort();
+        result[`${from}.${column} (plaintext)`] = {
+          rows: values.length,
+          md5: createHash('md5').update(JSON.stringify(plain)).digest('hex'),
+        };
+      }
       return { rows: rows[0].rows, md5: rows[0].md5 ?? '' };
     };
-    const result: Record<string, { rows: number; md5: string }> = {};
     // schema_version follows the build's migrations: checked on its own by the tests.
     const { rows: tenant } = await client.query<{ md5: string }>(
       `select md5((to_jsonb(t) - 'schema_version')::text) as md5 from platform.tenant t where t.id = $1`,
@@ -79,6 +98,12 @@ export async function tenantFingerprint(
     await client.end();
   }
 }
+
+/** The EncryptedString columns of the tables digested above. */
+const ENCRYPTED_COLUMNS: Record<string, string[]> = {
+  'platform.user_account': ['name'],
+  'platform.billing_customer': ['name'],
+};
 
 type ArchiveLine = [string, Record<string, unknown>];
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
 import { tenantMigrations } from '../../migrations/tenant';
+import { Keyring } from '../../src/common/crypto/keyring';
+import { parseEncryptionKeys } from '../../src/config/app-config';
 import { BackupError } from '../../src/database/backup/backup.error';
 import { exportTenant, importTenant } from '../../src/database/backup/tenant-archive';
 import { tenantSchemaName } from '../../src/database/schema-names';
@@ -17,6 +20,9 @@ import { bareEnv, buildOnce, ServerProcess } from '../support/server-process';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { archiveText, rewriteArchive, tenantFingerprint } from './archive-helpers';
 import { SeededOrg, seedOrg } from './seed';
+
+/** The keyring an instance reads its encrypted columns with. */
+const keyringOf = (t: TestApp) => Keyring.fromConfig(t.config.secrets.dataEncryptionKeys);
 
 const EXTRA_MIGRATION = 'Migration29990101000000_ticket_channel_note';
 // Passport keeps one JWT strategy per process: apps side by side share its secret.
@@ -118,7 +124,7 @@ describe('tenant export and import', () => {
   });
 
   it('imports into another instance with every row unchanged, then runs the newer build’s migrations', async () => {
-    const before = await tenantFingerprint(source.db.url, x.tenantId);
+    const before = await tenantFingerprint(source.db.url, x.tenantId, keyringOf(source));
     expect(before['platform.invoice'].rows).toBeGreaterThan(0);
     expect(before['platform.payment_attempt'].rows).toBeGreaterThan(0);
     expect(before['platform.api_key'].rows).toBe(1);
@@ -131,7 +137,7 @@ describe('tenant export and import', () => {
     });
     expect(summary.tenant.id).toBe(x.tenantId);
 
-    const after = await tenantFingerprint(target.db.url, x.tenantId);
+    const after = await tenantFingerprint(target.db.url, x.tenantId, keyringOf(target));
     // The newer build's migration changed the ticket table and the migration record, nothing else.
     const {
       ['tenant.ticket']: ticketAfter,
@@ -197,11 +203,11 @@ describe('tenant export and import', () => {
   });
 
   it('refuses an organisation that exists, writing nothing', async () => {
-    const before = await tenantFingerprint(target.db.url, x.tenantId);
+    const before = await tenantFingerprint(target.db.url, x.tenantId, keyringOf(target));
     await expect(
       importTenant(emOf(target), migratorOf(target), { input: archive, files: filesOf(target) }),
     ).rejects.toThrow(/already exists here/);
-    expect(await tenantFingerprint(target.db.url, x.tenantId)).toEqual(before);
+    expect(await tenantFingerprint(target.db.url, x.tenantId, keyringOf(target))).toEqual(before);
   });
 
   describe('refusals on a fresh instance', () => {
@@ -325,7 +331,7 @@ describe('tenant export and import', () => {
     });
     /** A command on the database of `url`, with that instance's attachments folder. */
     const run = async (
-      instance: { url: string; attachments: string },
+      instance: { url: string; attachments: string; keys?: string },
       script: string,
       ...args: string[]
     ) => {
@@ -336,13 +342,21 @@ describe('tenant export and import', () => {
           DATABASE_URL: instance.url,
           ATTACHMENTS_DIR: instance.attachments,
           DATA_DIR: mkdtempSync(join(tmpdir(), 'groundwork-cli-')),
+          // The instance's keys: its encrypted columns and files are unreadable without them.
+          ...(instance.keys ? { DATA_ENCRYPTION_KEYS: instance.keys } : {}),
         }),
       );
       const code = await cli.exited;
       return { code, out: cli.text() };
     };
 
-    const from = () => ({ url: source.db.url, attachments: source.config.attachments.dir });
+    const sourceKeys = () =>
+      source.config.secrets.dataEncryptionKeys.map((k) => `${k.id}:${k.key.reveal()}`).join(',');
+    const from = () => ({
+      url: source.db.url,
+      attachments: source.config.attachments.dir,
+      keys: sourceKeys(),
+    });
 
     it('tenant:export and tenant:import move an organisation with its files; bad arguments exit 2, refusals 1', async () => {
       const file = join(dir, 'cli.tenant.gz');
@@ -376,7 +390,11 @@ describe('tenant export and import', () => {
       expect((await run(from(), 'cli/tenant-export.js', '--tenant', y.slug)).code).toBe(2);
 
       // A missing attachment file stops the export: an archive never silently lacks one.
-      const broken = { url: source.db.url, attachments: mkdtempSync(join(tmpdir(), 'gw-empty-')) };
+      const broken = {
+        url: source.db.url,
+        attachments: mkdtempSync(join(tmpdir(), 'gw-empty-')),
+        keys: sourceKeys(),
+      };
       const missing = await run(
         broken,
         'cli/tenant-export.js',
@@ -389,12 +407,16 @@ describe('tenant export and import', () => {
       expect(existsSync(join(dir, 'no-files.gz'))).toBe(false);
 
       db = await createTestDatabase();
-      const to = { url: db.url, attachments: mkdtempSync(join(tmpdir(), 'gw-imported-')) };
+      const to = {
+        url: db.url,
+        attachments: mkdtempSync(join(tmpdir(), 'gw-imported-')),
+        keys: `k1:${randomBytes(32).toString('base64')}`,
+      };
       const imported = await run(to, 'cli/tenant-import.js', '--input', file);
       expect(imported.out).toContain(`Imported ${y.slug} (${y.tenantId})`);
       expect(imported.code).toBe(0);
-      expect(await tenantFingerprint(db.url, y.tenantId)).toEqual(
-        await tenantFingerprint(source.db.url, y.tenantId),
+      expect(await tenantFingerprint(db.url, y.tenantId, Keyring.fromConfig(parseEncryptionKeys(to.keys)))).toEqual(
+        await tenantFingerprint(source.db.url, y.tenantId, keyringOf(source)),
       );
       const [stored] = readdirSync(join(to.attachments, y.tenantId));
       expect(readFileSync(join(to.attachments, y.tenantId, stored))).toEqual(y.attachment);

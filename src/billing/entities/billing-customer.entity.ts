@@ -1,5 +1,6 @@
 import { Entity, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { moneyType } from './money';
+import { EncryptedString } from '../../common/crypto/encrypted-string.type';
 
 /** A tenant as the gateway's customer: one per tenant, created on first need. */
 @Entity({ schema: 'platform', tableName: 'billing_customer' })
@@ -18,7 +19,8 @@ export class BillingCustomer {
   @Property({ type: 'text' })
   email!: string;
 
-  @Property({ type: 'text' })
+  /** Personal data: stored encrypted (never filter or sort by it in SQL). */
+  @Property({ type: EncryptedString })
   name!: string;
 
   /** Our id of the payment method charged off-session. */

@@ -8,6 +8,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { PLATFORM_SCHEMA, quoteIdent, tenantSchemaName } from '../schema-names';
+import { rowCrypto } from '../../common/crypto/encrypted-columns';
 import { TENANT_MIGRATION_TABLE, TenantSchemaMigrator } from '../tenant-schema-migrator';
 import { BackupError } from './backup.error';
 import { partialPathFor } from './backup-files';
@@ -442,11 +443,16 @@ async function dumpTable(
        select row_to_json(t)::text as row from ${source.from} t where ${source.where}
         order by row_to_json(t)::text collate "C"`,
   );
+  // Encrypted columns travel as plaintext (like the attached files), so the
+  // archive imports into an instance that holds other keys.
+  const crypto = rowCrypto(em);
   let written = 0;
   for (;;) {
     const batch = await em.execute<{ row: string }[]>(`fetch ${BATCH} from tenant_archive`);
     for (const { row } of batch) {
-      await writer.write(['row', JSON.parse(row) as Record<string, unknown>]);
+      const values = JSON.parse(row) as Record<string, unknown>;
+      crypto.decrypt(source.entry.schema, source.entry.table, values);
+      await writer.write(['row', values]);
       written++;
     }
     if (batch.length < BATCH) break;
@@ -678,6 +684,9 @@ async function insertRows(
   qualified: string,
   rows: Record<string, unknown>[],
 ): Promise<void> {
+  // Under this instance's active key (the archive holds them as plaintext).
+  const crypto = rowCrypto(em);
+  for (const row of rows) crypto.encrypt(entry.schema, entry.table, row);
   const columns = entry.columns.map(quoteIdent).join(', ');
   const source = `select ${columns} from json_populate_recordset(null::${qualified}, ?::json)`;
   if (entry.schema === 'platform' && entry.table === USER_TABLE) {

@@ -1,6 +1,7 @@
 import { Entity, Enum, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { PlatformRole } from '../../access/roles';
 import { newId } from '../../common/uuid';
+import { EncryptedString } from '../../common/crypto/encrypted-string.type';
 
 /** A person who can sign in. Organisations are reached through memberships. */
 @Entity({ schema: 'platform', tableName: 'user_account' })
@@ -13,7 +14,8 @@ export class User {
   @Unique({ name: 'user_account_email_key' })
   email!: string;
 
-  @Property({ type: 'text' })
+  /** Personal data: stored encrypted (never filter or sort by it in SQL). */
+  @Property({ type: EncryptedString })
   name!: string;
 
   /** argon2id, PHC string format. */

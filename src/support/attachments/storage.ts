@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { Keyring } from '../../common/crypto/keyring';
 
 /**
  * Where attachment bytes live. Keys are ours (`<tenantId>/<uuid>`), never a
@@ -57,5 +58,42 @@ export class LocalDiskStorage extends AttachmentStorage {
     const path = resolve(this.root, key);
     if (!path.startsWith(this.root + sep)) throw new Error('Attachment key escapes the root');
     return path;
+  }
+}
+
+/**
+ * Encryption at rest around another storage: what it holds is ciphertext
+ * (see `Keyring.encryptBytes`), `get` returns the plaintext. Files written
+ * before encryption read as they are until `keys:rotate` encrypts them.
+ */
+export class EncryptedStorage extends AttachmentStorage {
+  constructor(
+    private readonly inner: AttachmentStorage,
+    private readonly keyring: Keyring,
+  ) {
+    super();
+  }
+
+  put(key: string, bytes: Buffer): Promise<void> {
+    return this.inner.put(key, this.keyring.encryptBytes(bytes));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return this.keyring.decryptBytes(await this.inner.get(key));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+
+  /**
+   * Re-encrypts one file under the active key; false when it already is (so a
+   * rerun of `keys:rotate` skips it). The new file replaces the old atomically.
+   */
+  async rotate(key: string): Promise<boolean> {
+    const stored = await this.inner.get(key);
+    if (this.keyring.keyIdOfBytes(stored) === this.keyring.activeKeyId) return false;
+    await this.inner.put(key, this.keyring.encryptBytes(this.keyring.decryptBytes(stored)));
+    return true;
   }
 }
