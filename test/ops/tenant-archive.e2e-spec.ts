@@ -415,11 +415,19 @@ describe('tenant export and import', () => {
       const imported = await run(to, 'cli/tenant-import.js', '--input', file);
       expect(imported.out).toContain(`Imported ${y.slug} (${y.tenantId})`);
       expect(imported.code).toBe(0);
-      expect(await tenantFingerprint(db.url, y.tenantId, Keyring.fromConfig(parseEncryptionKeys(to.keys)))).toEqual(
-        await tenantFingerprint(source.db.url, y.tenantId, keyringOf(source)),
-      );
+      expect(
+        await tenantFingerprint(
+          db.url,
+          y.tenantId,
+          Keyring.fromConfig(parseEncryptionKeys(to.keys)),
+        ),
+      ).toEqual(await tenantFingerprint(source.db.url, y.tenantId, keyringOf(source)));
       const [stored] = readdirSync(join(to.attachments, y.tenantId));
-      expect(readFileSync(join(to.attachments, y.tenantId, stored))).toEqual(y.attachment);
+      // Encrypted under the importing instance's own key.
+      const raw = readFileSync(join(to.attachments, y.tenantId, stored));
+      const toKeyring = Keyring.fromConfig(parseEncryptionKeys(to.keys));
+      expect(toKeyring.keyIdOfBytes(raw)).toBe('k1');
+      expect(toKeyring.decryptBytes(raw)).toEqual(y.attachment);
       const twice = await run(to, 'cli/tenant-import.js', '--input', file);
       expect(twice).toMatchObject({ code: 1, out: expect.stringContaining('already exists here') });
       expect((await run(to, 'cli/tenant-import.js')).code).toBe(2);

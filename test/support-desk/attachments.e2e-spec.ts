@@ -5,6 +5,7 @@ import request from 'supertest';
 import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { createOrg, createUser, type Actor, type Org } from '../support/factories';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { Keyring } from '../../src/common/crypto/keyring';
 
 const PRO_MONTH = '0193a000-0000-7000-8001-000000000031';
 const MAX_BYTES = 64 * 1024;
@@ -138,8 +139,11 @@ describe('support ticket attachments', () => {
     const files = readdirSync(dir);
     expect(files).toHaveLength(2);
     for (const name of files) expect(name).toMatch(/^[0-9a-f-]{36}$/);
+    // Encrypted at rest: the disk holds ciphertext that the app's keyring opens.
     const stored = files.map((name) => readFileSync(join(dir, name)));
-    expect(stored.some((b) => Buffer.compare(b, bytes) === 0)).toBe(true);
+    expect(stored.some((b) => b.includes(bytes.subarray(0, 16)))).toBe(false);
+    const keyring = Keyring.fromConfig(t.config.secrets.dataEncryptionKeys);
+    expect(stored.some((b) => Buffer.compare(keyring.decryptBytes(b), bytes) === 0)).toBe(true);
     expect(existsSync(join(dir, 'Zoë _chart_.png'))).toBe(false);
     // Nothing serves that folder.
     for (const name of files) {
