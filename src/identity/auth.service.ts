@@ -108,7 +108,7 @@ export class AuthService {
       );
     }
     await this.throttle.succeeded(email);
-    if (await this.twoFactor.enabledFor(user.id)) {
+    if (await this.twoFactor.enabledNow(user.id)) {
       const challenge = this.twoFactor.startChallenge(em, user.id);
       await em.flush();
       return {

@@ -63,9 +63,14 @@ export class TwoFactorService {
     const now = this.clock.now().getTime();
     const hit = this.enabled.get(userId, now);
     if (hit) return hit.value;
-    const on = (await this.em.fork().count(TwoFactor, { userId, enabledAt: { $ne: null } })) > 0;
+    const on = await this.enabledNow(userId);
     this.enabled.set(userId, on, now);
     return on;
+  }
+
+  /** Uncached, for sign-in: a factor turned on at another replica counts at once. */
+  async enabledNow(userId: string): Promise<boolean> {
+    return (await this.em.fork().count(TwoFactor, { userId, enabledAt: { $ne: null } })) > 0;
   }
 
   async status(principal: UserPrincipal): Promise<TwoFactorStatusDto> {
