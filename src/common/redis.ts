@@ -23,7 +23,9 @@ export class RedisConnection implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.client?.quit().catch(() => undefined);
+    // quit() is refused while Redis is unreachable (no offline queue): then drop
+    // the connection, or its reconnect timer keeps the process alive.
+    await this.client?.quit().catch(() => this.client?.disconnect());
   }
 }
 
