@@ -22,7 +22,7 @@ import { Tenant, TenantStatus } from '../../src/tenancy/entities/tenant.entity';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { eventually } from '../support/polling';
 import { bareEnv, buildOnce, ServerProcess, waitFor } from '../support/server-process';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { bootTestApp, encryptionKeysOf, TestApp } from '../support/test-app';
 import { PRICES } from './billing-helpers';
 import { FakeStripeApi } from './stripe-api-server';
 
@@ -107,6 +107,7 @@ describe('billing run killed mid-way', () => {
       bareEnv({
         DATABASE_URL: db.url,
         DATA_DIR: dataDir,
+        DATA_ENCRYPTION_KEYS: encryptionKeysOf(t),
         PORT: String(port),
         STRIPE_SECRET_KEY: api.secretKey,
         STRIPE_API_URL: api.url,

@@ -6,7 +6,7 @@ import { User } from '../../src/identity/entities/user.entity';
 import { Tenant } from '../../src/tenancy/entities/tenant.entity';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { bareEnv, buildOnce, ServerProcess } from '../support/server-process';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { bootTestApp, encryptionKeysOf, TestApp } from '../support/test-app';
 
 /** The commands a developer or a Kubernetes Job runs, against a database of their own. */
 describe('commands', () => {
@@ -16,7 +16,12 @@ describe('commands', () => {
     const cli = new ServerProcess(
       script,
       args,
-      bareEnv({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'groundwork-cli-')) }),
+      bareEnv({
+        DATABASE_URL: db.url,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'groundwork-cli-')),
+        // The database's keys: the commands read and write its encrypted columns.
+        DATA_ENCRYPTION_KEYS: encryptionKeysOf(t),
+      }),
     );
     const code = await cli.exited;
     return { code, out: cli.text() };

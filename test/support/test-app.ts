@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,10 +45,34 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
   });
 }
 
+const databaseKeys = new Map<string, string>();
+
+/**
+ * Encrypted data belongs with its keys: apps booted on the same test database
+ * (a restart, a second replica) share one random key ring unless the test
+ * names another; apps on different databases hold different keys.
+ */
+function keysOfDatabase(db: TestDatabase): string {
+  let keys = databaseKeys.get(db.name);
+  if (!keys) {
+    keys = `k1:${randomBytes(32).toString('base64')}`;
+    databaseKeys.set(db.name, keys);
+  }
+  return keys;
+}
+
+/** An app's DATA_ENCRYPTION_KEYS as the environment spells it: for a command or server on its database. */
+export function encryptionKeysOf(t: Pick<TestApp, 'config'>): string {
+  return t.config.secrets.dataEncryptionKeys.map((k) => `${k.id}:${k.key.reveal()}`).join(',');
+}
+
 /** The whole application on a fresh database of its own, through the real HTTP pipeline. */
 export async function bootTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.database ?? (await createTestDatabase());
-  const config = withDatabaseUrl(testConfig(options.env), db.url);
+  const config = withDatabaseUrl(
+    testConfig({ DATA_ENCRYPTION_KEYS: keysOfDatabase(db), ...options.env }),
+    db.url,
+  );
   let builder = Test.createTestingModule({
     imports: [AppModule.forRoot(config, options)],
     controllers: options.controllers ?? [],
