@@ -81,7 +81,7 @@ export class AppModule {
         // The request pipeline, in this order: who is calling, for which
         // organisation (and with what role), whether its two-factor requirement
         // is met, and whether the route allows it.
-        // Rate limits (ADR 0019), each counted as soon as its key is known.
+        // Rate limits (ADR 0020), each counted as soon as its key is known.
         rateLimitGuard('ip'),
         { provide: APP_GUARD, useExisting: AuthenticationGuard },
         rateLimitGuard('user'),

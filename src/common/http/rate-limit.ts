@@ -6,7 +6,7 @@ import { CommonErrorCode, CommonException } from '../errors/common.exception';
  * The pure parts of the API's rate limits: which routes they cover, which
  * budget a request is counted against, the headers that report it and how
  * the OpenAPI document shows them. The limiter (rate-limit.service.ts) and
- * the guard (rate-limit.guard.ts) build on these. Design: ADR 0019.
+ * the guard (rate-limit.guard.ts) build on these. Design: ADR 0020.
  */
 
 /** The budgets, each per minute and counted in a fixed one-minute window. */
