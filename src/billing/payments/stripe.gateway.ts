@@ -66,6 +66,19 @@ function endpointOf(apiUrl: string): Pick<Stripe.StripeConfig, 'host' | 'port' |
 }
 
 /** An expandable field's id. */
+/**
+ * An id Stripe answered with, checked: a response of another shape (a proxy's
+ * page, another object) must not be stored as if it named a Stripe object.
+ */
+function checkedId(value: unknown, what: string): string {
+  if (typeof value === 'string' && value !== '') return value;
+  throw new PaymentError({
+    category: PaymentErrorCategory.ProcessingError,
+    message: `Stripe answered without a ${what} id`,
+    outcomeUnknown: true,
+  });
+}
+
 function idOf(value: string | { id: string } | null | undefined): string | null {
   return typeof value === 'string' ? value : (value?.id ?? null);
 }
@@ -102,7 +115,7 @@ export class StripeGateway extends PaymentGateway {
         { idempotencyKey: `customer:${input.tenantId}` },
       ),
     );
-    return { id: customer.id };
+    return { id: checkedId(customer.id, 'customer') };
   }
 
   async createSetupIntent(customerId: string): Promise<SetupIntent> {
@@ -170,7 +183,7 @@ export class StripeGateway extends PaymentGateway {
     );
     const requestId = intent.lastResponse?.requestId ?? null;
     const result = {
-      paymentId: intent.id,
+      paymentId: checkedId(intent.id, 'payment'),
       amount: intent.amount,
       currency: intent.currency,
       clientSecret: null,
@@ -283,7 +296,7 @@ export class StripeGateway extends PaymentGateway {
 function lookupOf(intent: Stripe.PaymentIntent): PaymentLookup {
   const error = declineOfIntent(intent);
   return {
-    paymentId: intent.id,
+    paymentId: checkedId(intent.id, 'payment'),
     status: lookupStatusOf(intent.status, error !== null),
     amount: intent.amount,
     currency: intent.currency,

@@ -5,7 +5,7 @@ import { ListAuditEventsQuery } from '../../tenancy/dtos/audit-event.dto';
 import { UpdateTenantDto } from '../../tenancy/dtos/tenant.dto';
 import { CommonErrorCode, CommonException } from '../errors/common.exception';
 import { FieldError } from '../errors/domain.exception';
-import { createValidationPipe, flattenValidationErrors } from './validation';
+import { createValidationPipe, flattenValidationErrors, unstorableString } from './validation';
 
 const CURSOR = '0193a3c5-8f2e-7b6a-9c1d-2e3f4a5b6c7d';
 
@@ -404,5 +404,44 @@ describe('createValidationPipe with nested DTOs', () => {
       { field: 'lines.1.sku', message: 'sku must be longer than or equal to 1 characters' },
       { field: 'lines.1.qty', message: 'qty must not be less than 1' },
     ]);
+  });
+});
+
+describe('createValidationPipe and unstorable strings', () => {
+  const body: ArgumentMetadata = { type: 'body', metatype: UpdateTenantDto };
+  const param: ArgumentMetadata = { type: 'param', metatype: String, data: 'paymentId' };
+
+  it.each([
+    ['a NUL in a path parameter', 'pi_\u0000x', param, 'paymentId'],
+    ['a lone high surrogate in a body field', { name: 'a\ud800' }, body, 'name'],
+    ['a lone low surrogate deep in a body', { name: 'ok', x: [{ y: '\udc00' }] }, body, 'x.0.y'],
+  ])(
+    'refuses %s with validation_failed naming the field',
+    async (_what, value, metadata, field) => {
+      const error = await createValidationPipe()
+        .transform(value, metadata)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(CommonException);
+      expect((error as CommonException).code).toBe(CommonErrorCode.ValidationFailed);
+      expect(JSON.stringify(error)).toContain(field);
+    },
+  );
+
+  it('lets a well-formed surrogate pair (an emoji) through', async () => {
+    await expect(
+      createValidationPipe().transform({ name: 'Acme 💩' }, body),
+    ).resolves.toBeInstanceOf(UpdateTenantDto);
+  });
+
+  it('finds the path of the first unstorable string, and ignores Buffers', () => {
+    expect(unstorableString({ a: ['ok', { b: 'x\u0000' }] })).toBe('a.1.b');
+    expect(unstorableString(Buffer.from([0, 0xd8]))).toBeUndefined();
+    expect(unstorableString('fine')).toBeUndefined();
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 40; i += 1) deep = [deep];
+    expect(unstorableString({ a: deep })).toMatch(/^a(\.0)+$/);
   });
 });
