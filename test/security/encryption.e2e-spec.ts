@@ -277,5 +277,26 @@ describe('Encryption at rest (e2e)', () => {
       expect((await rawUser(second)).name).toBe(user.name);
       expect(readFileSync(attachmentFile(second))).toEqual(file);
     });
+
+    it('reports a value it cannot read (here: a key removed too early) by table and id, never by value, and changes nothing', async () => {
+      // `second` holds kb and ka only; the command above moved everything to kc.
+      const user = await rawUser(second);
+      expect(user.name).toMatch(/^gw1\.kc\./);
+      const report = await rotateEncryptionKeys(second.em(), { batchSize: 1 });
+      expect(report.rows.rotated).toBe(0);
+      expect(report.rows.failed).toBeGreaterThanOrEqual(2);
+      const line = report.failures.find((f) => f.includes(user.id));
+      expect(line).toMatch(
+        /^platform\.user_account [0-9a-f-]{36}: Stored data could not be decrypted/,
+      );
+      expect(line).toContain('"kc"');
+      expect(report.failures.join('\n')).not.toContain(user.name);
+      expect(report.failures.join('\n')).not.toContain(PREFIX);
+      expect((await rawUser(second)).name).toBe(user.name);
+      // The API says so clearly too, without internals.
+      const res = await request(second.server).get('/v1/auth/me').set(org.headers);
+      expectProblem(res, 500, 'encryption_key_unknown');
+      expect(res.text).not.toMatch(/kc|gw1|stack/);
+    });
   });
 });
