@@ -41,6 +41,11 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'groundwork-test-data-')),
+    // Suites such as tenant isolation send thousands of requests a minute from
+    // 127.0.0.1: the API's budgets are off unless a test sets them (ADR 0020).
+    RATE_LIMIT_IP_PER_MINUTE: '0',
+    RATE_LIMIT_USER_PER_MINUTE: '0',
+    RATE_LIMIT_TENANT_PER_MINUTE: '0',
     ...env,
   });
 }
