@@ -76,6 +76,13 @@ export async function tenantFingerprint(
       't.id in (select user_id from platform.membership where tenant_id = $1)',
       [tenantId],
     );
+    for (const table of ['user_two_factor', 'two_factor_recovery_code']) {
+      result[`platform.${table}`] = await digest(
+        `platform.${table}`,
+        't.user_id in (select user_id from platform.membership where tenant_id = $1)',
+        [tenantId],
+      );
+    }
     const schema = tenantSchemaName(tenantId);
     const { rows: tables } = await client.query<{ name: string }>(
       `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -103,6 +110,7 @@ export async function tenantFingerprint(
 const ENCRYPTED_COLUMNS: Record<string, string[]> = {
   'platform.user_account': ['name'],
   'platform.billing_customer': ['name'],
+  'platform.user_two_factor': ['secret'],
 };
 
 type ArchiveLine = [string, Record<string, unknown>];

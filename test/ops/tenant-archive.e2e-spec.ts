@@ -12,6 +12,7 @@ import { BackupError } from '../../src/database/backup/backup.error';
 import { exportTenant, importTenant } from '../../src/database/backup/tenant-archive';
 import { tenantSchemaName } from '../../src/database/schema-names';
 import { TenantSchemaMigrator } from '../../src/database/tenant-schema-migrator';
+import { totpCodeAt } from '../../src/identity/totp';
 import { AttachmentStorage } from '../../src/support/attachments/storage';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createUser, TEST_PASSWORD } from '../support/factories';
@@ -40,6 +41,7 @@ describe('tenant export and import', () => {
   let y: SeededOrg;
   let dir: string;
   let archive: string;
+  let recoveryCodes: string[];
 
   const migratorOf = (t: TestApp) => t.app.get(TenantSchemaMigrator);
   const filesOf = (t: TestApp) => ({
@@ -101,6 +103,18 @@ describe('tenant export and import', () => {
     });
     x = await seedOrg(source, 'xco');
     y = await seedOrg(source, 'yco');
+    // X's owner signs in with a second factor: the account must keep it elsewhere.
+    const setup = await request(source.server)
+      .post('/v1/auth/2fa/setup')
+      .set(x.headers)
+      .send({ password: TEST_PASSWORD })
+      .expect(200);
+    const confirmed = await request(source.server)
+      .post('/v1/auth/2fa/confirm')
+      .set(x.headers)
+      .send({ code: totpCodeAt(setup.body.secret as string, Date.now()) })
+      .expect(200);
+    recoveryCodes = confirmed.body.recoveryCodes as string[];
     archive = join(dir, 'x.tenant.gz');
     await exportX(archive);
   });
@@ -129,6 +143,8 @@ describe('tenant export and import', () => {
     expect(before['platform.payment_attempt'].rows).toBeGreaterThan(0);
     expect(before['platform.api_key'].rows).toBe(1);
     expect(before['tenant.ticket'].rows).toBe(1);
+    expect(before['platform.user_two_factor'].rows).toBe(1);
+    expect(before['platform.two_factor_recovery_code'].rows).toBe(10);
     expect(before['tenant.ticket_message'].rows).toBeGreaterThan(0);
 
     const summary = await importTenant(emOf(target), migratorOf(target), {
@@ -169,9 +185,16 @@ describe('tenant export and import', () => {
 
   it('works on the new instance: the owner signs in and finds the ticket, the subscription and the next ticket number', async () => {
     const api = () => request(target.server);
-    const login = await api()
+    // The password alone is not enough: the second factor came along with the account.
+    const first = await api()
       .post('/v1/auth/login')
       .send({ email: x.email, password: TEST_PASSWORD })
+      .expect(200);
+    expect(first.body).toMatchObject({ twoFactorRequired: true });
+    expect(first.body.accessToken).toBeUndefined();
+    const login = await api()
+      .post('/v1/auth/login/2fa')
+      .send({ challenge: first.body.challenge, recoveryCode: recoveryCodes[0] })
       .expect(200);
     const headers = {
       Authorization: `Bearer ${login.body.accessToken}`,
@@ -208,6 +231,20 @@ describe('tenant export and import', () => {
       importTenant(emOf(target), migratorOf(target), { input: archive, files: filesOf(target) }),
     ).rejects.toThrow(/already exists here/);
     expect(await tenantFingerprint(target.db.url, x.tenantId, keyringOf(target))).toEqual(before);
+  });
+
+  it('refuses to export while a platform table of user rows is not placed (tenant_id tables are taken as they come)', async () => {
+    await source
+      .em()
+      .execute('create table platform.future_notes (id uuid primary key, user_id uuid)');
+    try {
+      await expect(exportX(join(dir, 'unplaced.gz'))).rejects.toThrow(
+        /platform tables future_notes hold tenant or user rows that tenant archives do not place/,
+      );
+      expect(existsSync(join(dir, 'unplaced.gz'))).toBe(false);
+    } finally {
+      await source.em().execute('drop table platform.future_notes');
+    }
   });
 
   describe('refusals on a fresh instance', () => {

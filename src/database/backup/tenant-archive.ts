@@ -47,6 +47,22 @@ export const LEFT_BEHIND: Record<string, string> = {
 
 /** Shared rows a tenant's rows point at: brought along when absent, never overwritten. */
 const USER_TABLE = 'user_account';
+
+/**
+ * Rows that belong to a member's account rather than to the tenant, keyed by
+ * `user_id`: they travel with an account the import creates, so it keeps its
+ * second factor; an account that already exists here keeps its own.
+ */
+export const USER_OWNED: Record<string, string> = {
+  user_two_factor: "the account's second factor (its secret, encrypted)",
+  two_factor_recovery_code: 'its unused recovery codes (hashes)',
+};
+
+/** Account rows that never travel: they only matter for minutes or hours. */
+const USER_LEFT_BEHIND: Record<string, string> = {
+  email_token: 'one-time mail links, valid for hours',
+  login_challenge: 'sign-ins in progress, valid for minutes',
+};
 const BATCH = 500;
 
 type Line =
@@ -233,10 +249,23 @@ async function platformSelection(
       grew = true;
     }
   }
-  selected.set(
-    USER_TABLE,
-    `t.id in (select m.user_id from ${PLATFORM_SCHEMA}.membership m where m.tenant_id = $tenant)`,
-  );
+  const members = `select m.user_id from ${PLATFORM_SCHEMA}.membership m where m.tenant_id = $tenant`;
+  selected.set(USER_TABLE, `t.id in (${members})`);
+  for (const table of Object.keys(USER_OWNED)) {
+    if (columns.has(table)) selected.set(table, `t.user_id in (${members})`);
+  }
+  // A table added later that holds a tenant's or a user's rows must be placed
+  // on one side or the other here, never silently left out of archives.
+  const unplaced = [...columns]
+    .filter(([, cols]) => cols.includes('tenant_id') || cols.includes('user_id'))
+    .map(([table]) => table)
+    .filter((t) => !selected.has(t) && !(t in LEFT_BEHIND) && !(t in USER_LEFT_BEHIND));
+  if (unplaced.length) {
+    throw new BackupError(
+      `platform tables ${unplaced.join(', ')} hold tenant or user rows that tenant archives do not place: ` +
+        'add each to the selection, USER_OWNED or a left-behind list in src/database/backup/tenant-archive.ts',
+    );
+  }
   const order = parentsFirst([...selected.keys()], parents);
   // Accounts first: memberships point at them (by id, without a key).
   return [USER_TABLE, ...order.filter((t) => t !== USER_TABLE)].map((table) => ({
@@ -587,13 +616,14 @@ export async function importTenant(
       if (present) throw new BackupError(`schema ${schema} already exists: nothing was imported`);
 
       const platformColumns = await columnsOf(em, PLATFORM_SCHEMA);
+      const newUsers = new Set<string>();
       let tenantColumns: Map<string, string[]> | undefined;
       let current:
         { entry: TableEntry; qualified: string; rows: Record<string, unknown>[] } | undefined;
       const flush = async (): Promise<void> => {
         if (!current || current.rows.length === 0) return;
         try {
-          await insertRows(em, current.entry, current.qualified, current.rows);
+          await insertRows(em, current.entry, current.qualified, current.rows, newUsers);
         } catch (error) {
           if (error instanceof BackupError) throw error;
           throw new BackupError(
@@ -683,7 +713,13 @@ async function insertRows(
   entry: TableEntry,
   qualified: string,
   rows: Record<string, unknown>[],
+  /** Accounts this import created: only their own rows (USER_OWNED) are written. */
+  newUsers: Set<string>,
 ): Promise<void> {
+  if (entry.schema === 'platform' && entry.table in USER_OWNED) {
+    rows = rows.filter((row) => newUsers.has(String(row.user_id)));
+    if (rows.length === 0) return;
+  }
   // Under this instance's active key (the archive holds them as plaintext).
   const crypto = rowCrypto(em);
   for (const row of rows) crypto.encrypt(entry.schema, entry.table, row);
@@ -703,10 +739,11 @@ async function insertRows(
         `members' emails belong to other accounts here (${clash.map((c) => c.email).join(', ')}): nothing was imported`,
       );
     }
-    await em.execute(
-      `insert into ${qualified} (${columns}) ${source} on conflict (id) do nothing`,
+    const created = await em.execute<{ id: string }[]>(
+      `insert into ${qualified} (${columns}) ${source} on conflict (id) do nothing returning id::text as id`,
       [JSON.stringify(rows)],
     );
+    for (const { id } of created) newUsers.add(id);
     return;
   }
   await em.execute(`insert into ${qualified} (${columns}) ${source}`, [JSON.stringify(rows)]);
