@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateIf } from 'class-validator';
+import { WithinStorableDates } from '../../common/http/dates';
 import { PageQuery } from '../../common/http/pagination';
 import { AttemptStatus, AttemptTrigger, PaymentAttempt } from '../entities/payment-attempt.entity';
 import { PaymentErrorCategory } from '../payments/payment-gateway';
@@ -27,12 +28,14 @@ export class ListPaymentFailuresQuery extends PageQuery {
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @WithinStorableDates()
   from?: Date;
 
   @ApiPropertyOptional({ description: 'Attempts made before this time.' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @WithinStorableDates()
   to?: Date;
 }
 
@@ -143,6 +146,7 @@ export class AdvanceTestClockDto {
   @ValidateIf((dto: AdvanceTestClockDto) => dto.days === undefined)
   @Type(() => Date)
   @IsDate({ message: 'give either `to` (a date) or `days`' })
+  @WithinStorableDates()
   to?: Date;
 
   @ApiPropertyOptional({

@@ -17,6 +17,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { WithinStorableDates } from '../../common/http/dates';
 import { PageQuery } from '../../common/http/pagination';
 import { CampaignStatus } from '../entities/dunning-campaign.entity';
 import { InvoiceStatus } from '../entities/invoice.entity';
@@ -190,12 +191,14 @@ export class RecoveryFiguresQuery {
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'from must be a date-time' })
+  @WithinStorableDates()
   from?: Date;
 
   @ApiPropertyOptional({ description: 'Campaigns started before this time. Default: now.' })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'to must be a date-time' })
+  @WithinStorableDates()
   to?: Date;
 }
 
