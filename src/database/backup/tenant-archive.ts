@@ -254,15 +254,16 @@ async function platformSelection(
   for (const table of Object.keys(USER_OWNED)) {
     if (columns.has(table)) selected.set(table, `t.user_id in (${members})`);
   }
-  // A table added later that holds a tenant's or a user's rows must be placed
-  // on one side or the other here, never silently left out of archives.
+  // Tables with tenant_id are taken above unless left behind; a table added
+  // later that holds users' rows must be placed on one side or the other
+  // here, never silently left out of archives.
   const unplaced = [...columns]
-    .filter(([, cols]) => cols.includes('tenant_id') || cols.includes('user_id'))
+    .filter(([, cols]) => cols.includes('user_id'))
     .map(([table]) => table)
     .filter((t) => !selected.has(t) && !(t in LEFT_BEHIND) && !(t in USER_LEFT_BEHIND));
   if (unplaced.length) {
     throw new BackupError(
-      `platform tables ${unplaced.join(', ')} hold tenant or user rows that tenant archives do not place: ` +
+      `platform tables ${unplaced.join(', ')} hold user rows that tenant archives do not place: ` +
         'add each to the selection, USER_OWNED or a left-behind list in src/database/backup/tenant-archive.ts',
     );
   }
