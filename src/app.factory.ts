@@ -1,7 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { BadRequestException } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { BadRequestException, HttpException } from '@nestjs/common';
 import { errorCodes, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppModule, AppModuleOptions } from './app.module';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './common/errors/problem';
@@ -25,6 +27,21 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: config.http.trustProxy,
+    // Requests Node's parser refuses (headers over 16 KiB, a malformed request line) get a
+    // problem document too, not Fastify's default JSON.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const { problem } = toProblem(
+        new HttpException(STATUS_CODES[status] ?? 'Bad Request', status),
+      );
+      const body = JSON.stringify(problem);
+      socket.end(
+        `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+          `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+    },
     // Requests Fastify rejects before routing (a malformed URL, say) still get a problem document.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       const { problem } = toProblem(

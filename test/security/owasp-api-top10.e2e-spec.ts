@@ -709,6 +709,24 @@ describe('OWASP API Security Top 10 (2023)', () => {
       }
     });
 
+    it('API8:2023 headers over the server limit and a NUL in a query string are refused with problems', async () => {
+      const org = await createOrg(t.app);
+      const big = await api()
+        .get('/v1/tenant')
+        .set(org.headers)
+        .set('X-Padding', 'x'.repeat(20_000));
+      expect(big.status).toBeGreaterThanOrEqual(400);
+      expect(big.status).toBeLessThan(500);
+      expect(big.headers['content-type']).toMatch(PROBLEM_MEDIA_TYPE);
+      expect(typeof big.body.code).toBe('string');
+      const staff = await createUser(t.app, { platformRole: PlatformRole.Admin });
+      expectProblem(
+        await api().get('/v1/admin/tenants?q=a%00b').set(staff.headers),
+        400,
+        'validation_failed',
+      );
+    });
+
     it('API8:2023 a date-time input beyond what the database stores is a 400, not a database error', async () => {
       const staff = await createUser(t.app, { platformRole: PlatformRole.Admin });
       for (const url of [

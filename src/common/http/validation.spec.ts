@@ -440,6 +440,12 @@ describe('createValidationPipe and unstorable strings', () => {
     expect(unstorableString({ a: ['ok', { b: 'x\u0000' }] })).toBe('a.1.b');
     expect(unstorableString(Buffer.from([0, 0xd8]))).toBeUndefined();
     expect(unstorableString('fine')).toBeUndefined();
+    const query = Object.assign(Object.create(null) as object, { to: 'x\u0000' });
+    expect(unstorableString(query)).toBe('to');
+    function Empty() {}
+    Empty.prototype = Object.create(null) as object;
+    const parsed = Object.assign(new (Empty as unknown as new () => object)(), { q: 'a\u0000' });
+    expect(unstorableString(parsed)).toBe('q');
     let deep: unknown = 'bottom';
     for (let i = 0; i < 40; i += 1) deep = [deep];
     expect(unstorableString({ a: deep })).toMatch(/^a(\.0)+$/);

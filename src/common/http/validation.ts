@@ -31,7 +31,12 @@ export function unstorableString(value: unknown, path = '', depth = 0): string |
   if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
   // Plain JSON only: raw bodies (Buffers) and injected objects are not client strings.
   if (value === null || typeof value !== 'object') return undefined;
-  if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  // Fastify's parsed query strings are `new Empty()`, whose prototype has a null prototype,
+  // like Object.prototype; class instances (Buffers, entities) are one level further.
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (!Array.isArray(value) && proto !== null && Object.getPrototypeOf(proto) !== null) {
+    return undefined;
+  }
   // Deeper than any DTO: refused too, before class-transformer recurses into it (and overflows).
   if (depth >= MAX_DEPTH) return path;
   for (const [key, child] of Object.entries(value)) {
