@@ -1,5 +1,11 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import {
+  IRateLimiterOptions,
+  RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+} from 'rate-limiter-flexible';
 import { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 
@@ -20,6 +26,24 @@ export class RedisConnection implements OnApplicationShutdown {
       ? new Redis(url, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
       : undefined;
     this.client?.on('error', () => undefined);
+  }
+
+  /**
+   * A rate limiter counted in Redis when configured, so every replica shares
+   * it, with an in-memory one standing in while Redis does not answer (the
+   * limit then holds per process); memory only without Redis. Keys in Redis
+   * are `gw:<prefix>:…`.
+   */
+  limiter(prefix: string, options: Omit<IRateLimiterOptions, 'keyPrefix'>): RateLimiterAbstract {
+    const memory = new RateLimiterMemory({ ...options, keyPrefix: prefix });
+    return this.client
+      ? new RateLimiterRedis({
+          ...options,
+          storeClient: this.client,
+          keyPrefix: `gw:${prefix}`,
+          insuranceLimiter: memory,
+        })
+      : memory;
   }
 
   async onApplicationShutdown(): Promise<void> {

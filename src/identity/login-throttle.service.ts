@@ -1,10 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { RedisConnection } from '../common/redis';
 import { IdentityException } from './identity.exception';
 
@@ -26,19 +21,8 @@ export class LoginThrottle {
   private readonly ip: RateLimiterAbstract;
 
   constructor(redis: RedisConnection) {
-    const make = (prefix: string, limits: (typeof LOGIN_LIMITS)[keyof typeof LOGIN_LIMITS]) => {
-      const memory = new RateLimiterMemory({ keyPrefix: prefix, ...limits });
-      return redis.client
-        ? new RateLimiterRedis({
-            storeClient: redis.client,
-            keyPrefix: `gw:${prefix}`,
-            ...limits,
-            insuranceLimiter: memory,
-          })
-        : memory;
-    };
-    this.account = make('login-account', LOGIN_LIMITS.account);
-    this.ip = make('login-ip', LOGIN_LIMITS.ip);
+    this.account = redis.limiter('login-account', LOGIN_LIMITS.account);
+    this.ip = redis.limiter('login-ip', LOGIN_LIMITS.ip);
   }
 
   /** Throws 429 when either key is over its limit. */

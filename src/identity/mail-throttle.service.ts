@@ -1,10 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { RedisConnection } from '../common/redis';
 import { IdentityException } from './identity.exception';
 
@@ -32,20 +27,9 @@ export class MailThrottle {
   private readonly verification: RateLimiterAbstract;
 
   constructor(redis: RedisConnection) {
-    const make = (prefix: string, limits: { points: number; duration: number }) => {
-      const memory = new RateLimiterMemory({ keyPrefix: prefix, ...limits });
-      return redis.client
-        ? new RateLimiterRedis({
-            storeClient: redis.client,
-            keyPrefix: `gw:${prefix}`,
-            ...limits,
-            insuranceLimiter: memory,
-          })
-        : memory;
-    };
-    this.resetAccount = make('mail-reset-account', MAIL_LIMITS.resetAccount);
-    this.resetIp = make('mail-reset-ip', MAIL_LIMITS.resetIp);
-    this.verification = make('mail-verification', MAIL_LIMITS.verification);
+    this.resetAccount = redis.limiter('mail-reset-account', MAIL_LIMITS.resetAccount);
+    this.resetIp = redis.limiter('mail-reset-ip', MAIL_LIMITS.resetIp);
+    this.verification = redis.limiter('mail-verification', MAIL_LIMITS.verification);
   }
 
   /** Counts a password-reset request; throws 429 when the client or the address is over. */

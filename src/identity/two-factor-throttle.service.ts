@@ -1,10 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { RedisConnection } from '../common/redis';
 import { IdentityException } from './identity.exception';
 import { LOGIN_LIMITS } from './login-throttle.service';
@@ -21,19 +16,8 @@ export class TwoFactorThrottle {
   private readonly ip: RateLimiterAbstract;
 
   constructor(redis: RedisConnection) {
-    const make = (prefix: string, limits: (typeof LOGIN_LIMITS)[keyof typeof LOGIN_LIMITS]) => {
-      const memory = new RateLimiterMemory({ keyPrefix: prefix, ...limits });
-      return redis.client
-        ? new RateLimiterRedis({
-            storeClient: redis.client,
-            keyPrefix: `gw:${prefix}`,
-            ...limits,
-            insuranceLimiter: memory,
-          })
-        : memory;
-    };
-    this.user = make('2fa-user', LOGIN_LIMITS.account);
-    this.ip = make('2fa-ip', LOGIN_LIMITS.ip);
+    this.user = redis.limiter('2fa-user', LOGIN_LIMITS.account);
+    this.ip = redis.limiter('2fa-ip', LOGIN_LIMITS.ip);
   }
 
   /** Throws 429 when the user or the address is over its limit. */

@@ -1,10 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { RedisConnection } from '../redis';
@@ -32,15 +27,7 @@ export class ApiRateLimiter {
       const points = budgets[budget];
       if (points === 0) continue;
       const options = { points, duration: RATE_LIMIT_WINDOW_SECONDS };
-      const memory = new RateLimiterMemory({ keyPrefix: `api-${budget}`, ...options });
-      this.limiters[budget] = redis.client
-        ? new RateLimiterRedis({
-            storeClient: redis.client,
-            keyPrefix: `gw:api-${budget}`,
-            ...options,
-            insuranceLimiter: memory,
-          })
-        : memory;
+      this.limiters[budget] = redis.limiter(`api-${budget}`, options);
     }
   }
 
