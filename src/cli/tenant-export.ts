@@ -11,7 +11,11 @@ queue, audit) and its ticket attachments, from one consistent snapshot. Left beh
   LEFT_BEHIND,
 )
   .map(([table, why]) => `${table} (${why})`)
-  .join('; ')}. Ticket attachments travel in the archive.`;
+  .join('; ')}. Ticket attachments travel in the archive.
+
+The file (mode 0600) holds personal data and members' two-factor secrets in
+clear, to be encrypted under the importing instance's keys: keep it on
+encrypted storage and delete it after the import.`;
 
 void runCli(async ({ app }) => {
   const parsed = parseCommandArgs<{ tenant?: string; output?: string }>(

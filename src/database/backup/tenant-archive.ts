@@ -24,8 +24,11 @@ import type { Log } from './database-backup';
  * Format: gzip of JSON lines, each `[kind, payload]`: one `header`, then per
  * table a `table` line followed by its `row` lines (`row_to_json`, so every
  * type round-trips through PostgreSQL's own casts), the tenant schema's
- * `sequence` states, and an `end` line carrying the SHA-256 of every line
- * before it, so a truncated or edited file is refused before anything is written.
+ * `sequence` states, its stored `file`s (attachments), and an `end` line
+ * carrying the SHA-256 of every line before it, so a truncated or edited
+ * file is refused before anything is written. Encrypted columns are written
+ * decrypted and encrypted again under the importing instance's keys: the
+ * file is as sensitive as the data (written owner-only).
  */
 
 export const TENANT_ARCHIVE_FORMAT = 'groundwork.tenant-archive';
@@ -54,7 +57,7 @@ const USER_TABLE = 'user_account';
  * second factor; an account that already exists here keeps its own.
  */
 export const USER_OWNED: Record<string, string> = {
-  user_two_factor: "the account's second factor (its secret, encrypted)",
+  user_two_factor: "the account's second factor (its secret)",
   two_factor_recovery_code: 'its unused recovery codes (hashes)',
 };
 
