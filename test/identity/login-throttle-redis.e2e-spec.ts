@@ -1,25 +1,12 @@
-import { Socket } from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
+import { reachable } from '../support/reachable';
 import { LOGIN_LIMITS } from '../../src/identity/login-throttle.service';
 import { createOrg } from '../support/factories';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(500);
-    socket
-      .once('connect', () => resolve(true))
-      .once('error', () => resolve(false))
-      .once('timeout', () => resolve(false));
-    socket.connect(Number(port || 6379), hostname, () => socket.end());
-  });
-}
 
 /**
  * With REDIS_URL, replicas share sign-in limits. Runs where a Redis answers

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Socket } from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
+import { reachable } from '../support/reachable';
 import { createOrg, Org } from '../support/factories';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { expectProblem } from '../support/http-helpers';
@@ -16,19 +16,6 @@ const BUDGETS = {
   RATE_LIMIT_USER_PER_MINUTE: '4',
   RATE_LIMIT_TENANT_PER_MINUTE: '0',
 };
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(500);
-    socket
-      .once('connect', () => resolve(true))
-      .once('error', () => resolve(false))
-      .once('timeout', () => resolve(false));
-    socket.connect(Number(port || 6379), hostname, () => socket.end());
-  });
-}
 
 /**
  * With REDIS_URL, replicas share the API's rate limits. The shared case runs
