@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261203102908_list_indexes } from './Migration20261203102908_list_indexes';
 import { Migration20261126050852_ticket_attachments } from './Migration20261126050852_ticket_attachments';
 import { Migration20261126050139_ticket_merge } from './Migration20261126050139_ticket_merge';
 import { Migration20261126044719_tickets } from './Migration20261126044719_tickets';
@@ -18,4 +19,5 @@ export const tenantMigrations: MigrationObject[] = [
     name: 'Migration20261126050852_ticket_attachments',
     class: Migration20261126050852_ticket_attachments,
   },
+  { name: 'Migration20261203102908_list_indexes', class: Migration20261203102908_list_indexes },
 ];

@@ -32,6 +32,12 @@ export const RUNNING_CAMPAIGN = [CampaignStatus.Active, CampaignStatus.Paused] a
 @Index({ name: 'dunning_campaign_status_next_step_at_idx', properties: ['status', 'nextStepAt'] })
 @Index({ name: 'dunning_campaign_tenant_id_idx', properties: ['tenantId'] })
 @Index({ name: 'dunning_campaign_started_at_idx', properties: ['startedAt'] })
+// The admin dunning queue's sort key: the next step due first, none last, then id (its cursor).
+@Index({
+  name: 'dunning_campaign_queue_idx',
+  expression:
+    "create index dunning_campaign_queue_idx on platform.dunning_campaign ((coalesce(next_step_at, 'infinity'::timestamptz)), id)",
+})
 export class DunningCampaign {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();

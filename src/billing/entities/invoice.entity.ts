@@ -44,6 +44,8 @@ export enum InvoiceLineKind {
 
 @Entity({ schema: 'platform', tableName: 'invoice' })
 @Index({ name: 'invoice_tenant_id_created_at_idx', properties: ['tenantId', 'createdAt'] })
+// The portal's invoice list: the tenant's, newest first (id desc, its cursor).
+@Index({ name: 'invoice_tenant_id_id_idx', properties: ['tenantId', 'id'] })
 @Index({ name: 'invoice_status_idx', properties: ['status'] })
 @Index({
   name: 'invoice_next_attempt_at_idx',

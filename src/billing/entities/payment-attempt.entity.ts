@@ -31,6 +31,17 @@ export enum AttemptTrigger {
 @Entity({ schema: 'platform', tableName: 'payment_attempt' })
 @Index({ name: 'payment_attempt_invoice_id_idx', properties: ['invoice'] })
 @Index({ name: 'payment_attempt_status_created_at_idx', properties: ['status', 'createdAt'] })
+// The admin payment-failure list (failed, requires_action, unknown), newest first, whole or by tenant.
+@Index({
+  name: 'payment_attempt_failure_idx',
+  expression:
+    "create index payment_attempt_failure_idx on platform.payment_attempt (id) where status in ('failed', 'requires_action', 'unknown')",
+})
+@Index({
+  name: 'payment_attempt_tenant_failure_idx',
+  expression:
+    "create index payment_attempt_tenant_failure_idx on platform.payment_attempt (tenant_id, id) where status in ('failed', 'requires_action', 'unknown')",
+})
 export class PaymentAttempt {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();

@@ -35,7 +35,9 @@ export enum KbVisibility {
  */
 @Entity({ schema: 'platform', tableName: 'kb_article' })
 @Unique({ name: 'kb_article_locale_slug_key', properties: ['locale', 'slug'] })
-@Index({ name: 'kb_article_category_id_idx', properties: ['category'] })
+// The admin article list is newest first (id desc), by status or by category.
+@Index({ name: 'kb_article_category_id_idx', properties: ['category', 'id'] })
+@Index({ name: 'kb_article_status_id_idx', properties: ['status', 'id'] })
 @Index({
   name: 'kb_article_search_idx',
   expression:

@@ -10,6 +10,12 @@ import { TicketPriority, TicketStatus } from '../tickets/ticket-status';
 @Unique({ name: 'support_queue_tenant_number_key', properties: ['tenantId', 'number'] })
 @Index({ name: 'support_queue_status_due_idx', properties: ['status', 'resolutionDueAt'] })
 @Index({ name: 'support_queue_assignee_id_idx', properties: ['assigneeId'] })
+// The agents' queue of open tickets in its order: next SLA due time still open, then age.
+@Index({
+  name: 'support_queue_open_next_due_idx',
+  expression:
+    "create index support_queue_open_next_due_idx on platform.support_queue ((least(case when first_response_at is null then first_response_due_at end, case when solved_at is null then resolution_due_at end)) nulls last, created_at) where status not in ('solved', 'closed')",
+})
 export class SupportQueueEntry {
   /** The ticket's id (unique across tenants: UUIDv7). */
   @PrimaryKey({ type: 'uuid' })

@@ -9,6 +9,8 @@ export type AuditActorType = 'user' | 'api_key' | 'platform_staff' | 'system' | 
  */
 @Entity({ schema: '*', tableName: 'audit_event' })
 @Index({ name: 'audit_event_target_idx', properties: ['targetType', 'targetId'] })
+// The audit log's ?action= filter, newest first.
+@Index({ name: 'audit_event_action_id_idx', properties: ['action', 'id'] })
 export class AuditEvent {
   /** UUIDv7: sorting by id is sorting by time. */
   @PrimaryKey({ type: 'uuid' })

@@ -6,6 +6,8 @@ import { newId } from '../../common/uuid';
 @Entity({ schema: 'platform', tableName: 'membership' })
 @Unique({ name: 'membership_tenant_user_key', properties: ['tenantId', 'userId'] })
 @Index({ name: 'membership_user_idx', properties: ['userId'] })
+// The member list: a tenant's members in the order they joined.
+@Index({ name: 'membership_tenant_created_idx', properties: ['tenantId', 'createdAt', 'id'] })
 export class Membership {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();

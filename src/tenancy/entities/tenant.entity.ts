@@ -12,6 +12,18 @@ export enum TenantStatus {
 /** An organisation. Its own data lives in the PostgreSQL schema named by `schemaName`. */
 @Entity({ schema: 'platform', tableName: 'tenant' })
 @Index({ name: 'tenant_schema_version_idx', properties: ['schemaVersion'] })
+// The admin tenant list: ?status= newest first, and ?q= (a substring of slug or name).
+@Index({ name: 'tenant_status_id_idx', properties: ['status', 'id'] })
+@Index({
+  name: 'tenant_slug_trgm_idx',
+  expression:
+    'create index "tenant_slug_trgm_idx" on "platform"."tenant" using gin ("slug" public.gin_trgm_ops)',
+})
+@Index({
+  name: 'tenant_name_trgm_idx',
+  expression:
+    'create index "tenant_name_trgm_idx" on "platform"."tenant" using gin ("name" public.gin_trgm_ops)',
+})
 export class Tenant {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();

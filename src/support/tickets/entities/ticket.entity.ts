@@ -23,8 +23,9 @@ export enum TicketChannel {
  * copy of its routing fields (`platform.support_queue`), never the text.
  */
 @Entity({ schema: '*', tableName: 'ticket' })
-@Index({ name: 'ticket_status_idx', properties: ['status'] })
-@Index({ name: 'ticket_requester_id_idx', properties: ['requesterId'] })
+// The ticket list is newest first (id desc), by status or, for a member, by requester.
+@Index({ name: 'ticket_status_id_idx', properties: ['status', 'id'] })
+@Index({ name: 'ticket_requester_id_id_idx', properties: ['requesterId', 'id'] })
 @Index({ name: 'ticket_assignee_id_idx', properties: ['assigneeId'] })
 export class Ticket {
   [OptionalProps]?: 'tags' | 'status' | 'priority' | 'channel';
