@@ -26,45 +26,14 @@ import { buildOrmOptions } from '../src/database/orm.config';
 import { PlatformMigrator } from '../src/database/platform-migrator';
 import { KbVisibility } from '../src/knowledge-base/entities/kb-article.entity';
 import { KbSearchService } from '../src/knowledge-base/kb-search.service';
-
-/** Present in ~90% of articles: the term that makes ranking every match expensive. */
-const COMMON = 'account';
-const BATCH = 2_000;
-
-/** Deterministic PRNG (mulberry32): the same data on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SYLLABLES =
-  'ba be bi bo bu da de di do du fa fe fi fo ka ke ki ko la le li lo lu ma me mi mo mu na ne ni no pa pe pi po ra re ri ro ru sa se si so ta te ti to va ve vi vo za ze zo'.split(
-    ' ',
-  );
-const SUPPORT_WORDS =
-  'invoice payment password reset login billing subscription plan upgrade downgrade card refund team member invite role permission export import report dashboard webhook integration api key token error timeout setting profile email notification security domain'.split(
-    ' ',
-  );
-
-function vocabulary(random: () => number, size: number): string[] {
-  const words = new Set<string>(SUPPORT_WORDS);
-  while (words.size < size) {
-    const n = 2 + Math.floor(random() * 3);
-    let w = '';
-    for (let i = 0; i < n; i++) w += SYLLABLES[Math.floor(random() * SYLLABLES.length)];
-    words.add(w);
-  }
-  words.delete(COMMON);
-  return [...words];
-}
-
-/** Zipf-like pick: low indexes far more often, as in real text. */
-const zipf = (random: () => number, n: number) => Math.floor(n * random() ** 3);
+import {
+  COMMON,
+  generateArticles,
+  prng,
+  RARE_WORDS,
+  SUPPORT_WORDS,
+  vocabulary,
+} from './lib/kb-articles';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -106,14 +75,9 @@ async function main(): Promise<void> {
 
     const random = prng(42);
     const vocab = vocabulary(random, 5_000);
-    // 50 rare words, each in about 1 article in 5,000.
-    const rare = Array.from(
-      { length: 50 },
-      (_, i) =>
-        `zirconium${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`,
-    );
+    const rare = RARE_WORDS;
     const generated = performance.now();
-    await generate(client, articles, vocab, rare, random);
+    await generateArticles(client, articles, vocab, random);
     const generateMs = performance.now() - generated;
     await client.query('vacuum analyze platform.kb_article');
     const stats = (
@@ -229,49 +193,6 @@ async function main(): Promise<void> {
     await admin.end();
     await server.stop();
     rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-/** Inserts published public articles in batches; the search trigger fills the vectors. */
-async function generate(
-  client: Client,
-  n: number,
-  vocab: string[],
-  rare: string[],
-  random: () => number,
-): Promise<void> {
-  const categoryId = '0193a000-0000-7000-8000-00000000b001';
-  await client.query(
-    `insert into platform.kb_category (id, slug, name, sort_order, created_at, updated_at)
-     values ($1, 'bench', 'Bench', 0, now(), now())`,
-    [categoryId],
-  );
-  const words = (count: number) =>
-    Array.from({ length: count }, () => vocab[zipf(random, vocab.length)]);
-  for (let start = 0; start < n; start += BATCH) {
-    const titles: string[] = [];
-    const bodies: string[] = [];
-    const tags: string[] = [];
-    for (let i = start; i < Math.min(n, start + BATCH); i++) {
-      const title = words(3 + Math.floor(random() * 4));
-      const body = words(80 + Math.floor(random() * 120));
-      if (random() < 0.9) body.splice(Math.floor(random() * body.length), 0, COMMON);
-      if (random() < 0.0002 * rare.length) body.push(rare[Math.floor(random() * rare.length)]);
-      titles.push(title.join(' '));
-      bodies.push(
-        `## ${title[0]}\n\n${body.slice(0, 60).join(' ')}.\n\n${body.slice(60).join(' ')}.`,
-      );
-      tags.push(`{${words(2).join(',')}}`);
-    }
-    await client.query(
-      `insert into platform.kb_article
-         (id, category_id, title, slug, locale, body_markdown, body_html, tags, status, visibility,
-          author_id, published_at, created_at, updated_at)
-       select gen_random_uuid(), $1, t.title, 'a-' || ($2::int + t.n), 'en', t.body, '', t.tags::text[],
-         'published', 'public', $1, now(), now(), now()
-       from unnest($3::text[], $4::text[], $5::text[]) with ordinality as t(title, body, tags, n)`,
-      [categoryId, start, titles, bodies, tags],
-    );
   }
 }
 
