@@ -20,8 +20,15 @@ export interface CliApp {
 export async function runCli(task: (cli: CliApp) => Promise<number>): Promise<void> {
   // Commands print their own progress; the framework's start-up chatter is noise here.
   const loaded = loadConfigOrExit({ LOG_LEVEL: 'warn', ...process.env }, 2);
-  // A one-off command never delivers the outbox: the servers do.
-  const config = { ...loaded, mail: { ...loaded.mail, deliver: false }, jobs: { work: false } };
+  // A one-off command never delivers the outbox: the servers do. Its statements
+  // (migrations over every schema, backups, imports) are not request queries:
+  // no statement timeout.
+  const config = {
+    ...loaded,
+    database: { ...loaded.database, statementTimeoutMs: 0 },
+    mail: { ...loaded.mail, deliver: false },
+    jobs: { work: false },
+  };
   let database: DatabaseServer;
   try {
     database = await openDatabaseServer(config);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { EnvError } from 'envalid';
-import { AppConfig, loadConfig, parseEncryptionKeys } from './app-config';
+import { availableParallelism } from 'node:os';
+import { AppConfig, defaultPoolMax, loadConfig, parseEncryptionKeys } from './app-config';
 import { ConfigError } from './config.error';
 
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
@@ -74,7 +75,11 @@ describe('loadConfig defaults', () => {
     expect(config.log).toEqual({ level: 'info' });
     expect(config.database).toEqual({
       url: undefined,
-      poolMax: 10,
+      poolMax: defaultPoolMax(availableParallelism()),
+      poolIdleTimeoutMs: 30_000,
+      connectionMaxLifetimeMs: 1_800_000,
+      connectTimeoutMs: 5000,
+      statementTimeoutMs: 5000,
       migrateOnStart: true,
       migrationConcurrency: 4,
       healthTimeoutMs: 2000,
@@ -89,6 +94,18 @@ describe('loadConfig defaults', () => {
     expect(config.jobs).toEqual({ work: true });
     expect(config.support).toEqual({ autoAssign: 'off', autoCloseHours: 96 });
   });
+
+  it.each([
+    [1, 5],
+    [2, 5],
+    [4, 9],
+    [16, 33],
+  ])(
+    'sizes the default pool for %i cores at %i connections (twice the cores plus one, at least 5)',
+    (cores, max) => {
+      expect(defaultPoolMax(cores)).toBe(max);
+    },
+  );
 
   it('derives the default PUBLIC_URL from PORT', () => {
     const config = load({ PORT: '8081', JWT_SECRET: JWT, DATA_ENCRYPTION_KEYS: KEYS });
@@ -159,6 +176,10 @@ describe('loadConfig parsing of valid values', () => {
       LOG_LEVEL: 'debug',
       SHUTDOWN_DELAY_MS: '5000',
       DATABASE_POOL_MAX: '25',
+      DATABASE_POOL_IDLE_TIMEOUT_MS: '10000',
+      DATABASE_CONNECTION_MAX_LIFETIME_MS: '600000',
+      DATABASE_CONNECT_TIMEOUT_MS: '2500',
+      DATABASE_STATEMENT_TIMEOUT_MS: '15000',
       MIGRATION_CONCURRENCY: '8',
       HEALTH_DB_TIMEOUT_MS: '750',
     });
@@ -168,8 +189,23 @@ describe('loadConfig parsing of valid values', () => {
     expect(config.http.shutdownDelayMs).toBe(5000);
     expect(config.log.level).toBe('debug');
     expect(config.database.poolMax).toBe(25);
+    expect(config.database.poolIdleTimeoutMs).toBe(10_000);
+    expect(config.database.connectionMaxLifetimeMs).toBe(600_000);
+    expect(config.database.connectTimeoutMs).toBe(2500);
+    expect(config.database.statementTimeoutMs).toBe(15_000);
     expect(config.database.migrationConcurrency).toBe(8);
     expect(config.database.healthTimeoutMs).toBe(750);
+  });
+
+  it('reads 0 as "never" for the connection lifetime and "no limit" for the statement timeout', () => {
+    const config = load({
+      ...base,
+      DATABASE_CONNECTION_MAX_LIFETIME_MS: '0',
+      DATABASE_STATEMENT_TIMEOUT_MS: '0',
+    });
+
+    expect(config.database.connectionMaxLifetimeMs).toBe(0);
+    expect(config.database.statementTimeoutMs).toBe(0);
   });
 
   it.each([
@@ -241,6 +277,18 @@ describe('loadConfig rejections', () => {
   it.each([
     ['SHUTDOWN_DELAY_MS', '120001', 'expected a whole number from 0 to 120000, got "120001"'],
     ['DATABASE_POOL_MAX', '0', 'expected a whole number from 1 to 500, got "0"'],
+    [
+      'DATABASE_POOL_IDLE_TIMEOUT_MS',
+      '999',
+      'expected a whole number from 1000 to 3600000, got "999"',
+    ],
+    [
+      'DATABASE_CONNECTION_MAX_LIFETIME_MS',
+      '-1',
+      'expected a whole number from 0 to 86400000, got "-1"',
+    ],
+    ['DATABASE_CONNECT_TIMEOUT_MS', '99', 'expected a whole number from 100 to 120000, got "99"'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '5s', 'expected a whole number from 0 to 3600000, got "5s"'],
     ['MIGRATION_CONCURRENCY', '65', 'expected a whole number from 1 to 64, got "65"'],
     ['HEALTH_DB_TIMEOUT_MS', '49', 'expected a whole number from 50 to 60000, got "49"'],
   ])('rejects %s=%s with its own bounds', (name, raw, message) => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { cleanEnv, EnvError, EnvMissingError, makeValidator, str } from 'envalid';
 import { ConfigError } from './config.error';
@@ -44,7 +45,16 @@ export interface AppConfig {
   database: {
     /** Unset: an embedded PostgreSQL is started under `<dataDir>/postgres`. */
     url?: Secret;
+    /** Connections this process's ORM pool may hold at once. */
     poolMax: number;
+    /** An idle pooled connection is closed after this. */
+    poolIdleTimeoutMs: number;
+    /** A pooled connection is replaced once it is this old (0: never), as it is next taken. */
+    connectionMaxLifetimeMs: number;
+    /** Give up opening a connection after this. */
+    connectTimeoutMs: number;
+    /** PostgreSQL cancels one statement after this (0: no limit); long commands lift it. */
+    statementTimeoutMs: number;
     migrateOnStart: boolean;
     migrationConcurrency: number;
     healthTimeoutMs: number;
@@ -338,6 +348,18 @@ const cron = makeValidator<string>((raw) => {
   return value;
 });
 
+/**
+ * The default pool size: PostgreSQL's rule of thumb (twice the cores, plus
+ * one for the disk) applied to the cores this process sees. A Node process
+ * runs JavaScript on one thread, so more connections than that only queue
+ * inside PostgreSQL (and multiply by replicas); fewer leave the database idle
+ * while requests wait. At least 5, so a request holding a transaction and a
+ * few concurrent reads never wait on each other on a small machine.
+ */
+export function defaultPoolMax(cores = availableParallelism()): number {
+  return Math.max(5, 2 * cores + 1);
+}
+
 const specs = {
   NODE_ENV: str({
     choices: ['development', 'test', 'production'] as const,
@@ -352,7 +374,14 @@ const specs = {
   SHUTDOWN_DELAY_MS: int(0, 120_000)({ default: 0 }),
   TRUST_PROXY: trustProxy({ default: false }),
   DATABASE_URL: postgresUrl({ default: undefined }),
-  DATABASE_POOL_MAX: int(1, 500)({ default: 10 }),
+  DATABASE_POOL_MAX: int(1, 500)({ default: defaultPoolMax() }),
+  DATABASE_POOL_IDLE_TIMEOUT_MS: int(1000, 3_600_000)({ default: 30_000 }),
+  // Each backend keeps the catalog entries of every relation it touched; with
+  // thousands of tenant schemas that grows without bound, so connections are
+  // recycled (30 minutes: a reconnect every few minutes per pool at most).
+  DATABASE_CONNECTION_MAX_LIFETIME_MS: int(0, 86_400_000)({ default: 1_800_000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000)({ default: 5000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000)({ default: 5000 }),
   MIGRATE_ON_START: flag({ default: true }),
   MIGRATION_CONCURRENCY: int(1, 64)({ default: 4 }),
   HEALTH_DB_TIMEOUT_MS: int(50, 60_000)({ default: 2000 }),
@@ -464,6 +493,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
     database: {
       url: env.DATABASE_URL ? new Secret(env.DATABASE_URL) : undefined,
       poolMax: env.DATABASE_POOL_MAX,
+      poolIdleTimeoutMs: env.DATABASE_POOL_IDLE_TIMEOUT_MS,
+      connectionMaxLifetimeMs: env.DATABASE_CONNECTION_MAX_LIFETIME_MS,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       migrateOnStart: env.MIGRATE_ON_START,
       migrationConcurrency: env.MIGRATION_CONCURRENCY,
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,

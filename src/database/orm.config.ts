@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { LoggerNamespace } from '@mikro-orm/core';
+import { LoggerNamespace, PoolConfig } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, Options } from '@mikro-orm/postgresql';
 import { platformMigrations } from '../../migrations/platform';
@@ -100,15 +100,19 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
     connect: overrides.connect ?? true,
     entities: ENTITIES,
     discovery: { requireEntitiesArray: true, disableDynamicFileAccess: true },
-    pool: { min: 0, max: config.database.poolMax },
+    pool: poolOptions(config.database),
     driverOptions: {
       // Give up on a connection attempt or a pool wait instead of hanging a
       // request (or a shutdown) behind an unreachable database.
       acquireConnectionTimeout: 10_000,
       connection: {
-        connectionTimeoutMillis: 5_000,
+        connectionTimeoutMillis: config.database.connectTimeoutMs,
         application_name: 'groundwork',
         ssl: sslFromUrl(url.reveal()),
+        // A startup parameter, not a session SET: it binds this client's
+        // connection only, so PgBouncer in transaction mode can carry it per
+        // client (see docs/deployment.md). pg sends nothing for 0 (no limit).
+        statement_timeout: config.database.statementTimeoutMs,
       },
     },
     forceUtcTimezone: true,
@@ -137,6 +141,37 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
       : (line: string) => process.stdout.write(`${line}\n`),
     colors: false,
   });
+}
+
+/**
+ * Lifts the statement timeout (DATABASE_STATEMENT_TIMEOUT_MS) for the rest of
+ * the caller's transaction, for migrations and other long work that is not a
+ * request. `SET LOCAL` ends with the transaction, so the pooled (or PgBouncer)
+ * connection goes back with the timeout in force.
+ */
+export const LIFT_STATEMENT_TIMEOUT = 'set local statement_timeout = 0';
+
+/**
+ * The ORM's pool (knex's tarn). knex replaces a connection older than
+ * `maxConnectionLifetimeMillis` when it is next taken; the jitter (a tenth
+ * of the lifetime) keeps a pool's connections from all reconnecting at once.
+ */
+export function poolOptions(database: AppConfig['database']): PoolConfig & {
+  maxConnectionLifetimeMillis?: number;
+  maxConnectionLifetimeJitterMillis?: number;
+} {
+  const lifetime = database.connectionMaxLifetimeMs;
+  return {
+    min: 0,
+    max: database.poolMax,
+    idleTimeoutMillis: database.poolIdleTimeoutMs,
+    ...(lifetime > 0
+      ? {
+          maxConnectionLifetimeMillis: lifetime,
+          maxConnectionLifetimeJitterMillis: Math.floor(lifetime / 10),
+        }
+      : {}),
+  };
 }
 
 /**

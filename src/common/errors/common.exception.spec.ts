@@ -21,6 +21,7 @@ const EXPECTED_STATUS: Record<CommonErrorCode, number> = {
   [CommonErrorCode.TooManyRequests]: 429,
   [CommonErrorCode.InternalError]: 500,
   [CommonErrorCode.ServiceUnavailable]: 503,
+  [CommonErrorCode.DatabaseTimeout]: 503,
   [CommonErrorCode.IdempotencyKeyInvalid]: 400,
   [CommonErrorCode.IdempotencyKeyUnsupported]: 400,
   [CommonErrorCode.IdempotencyKeyReused]: 422,

@@ -16,6 +16,8 @@ export enum CommonErrorCode {
   TooManyRequests = 'too_many_requests',
   InternalError = 'internal_error',
   ServiceUnavailable = 'service_unavailable',
+  /** A statement ran past DATABASE_STATEMENT_TIMEOUT_MS, or no pooled connection came free in time. */
+  DatabaseTimeout = 'database_timeout',
   /** `Idempotency-Key` is empty, too long, or not printable ASCII. */
   IdempotencyKeyInvalid = 'idempotency_key_invalid',
   /** The route refuses `Idempotency-Key` (its response holds a secret that is never stored). */
@@ -74,6 +76,7 @@ export function commonErrorStatus(code: CommonErrorCode): number {
     case CommonErrorCode.InternalError:
       return 500;
     case CommonErrorCode.ServiceUnavailable:
+    case CommonErrorCode.DatabaseTimeout:
       return 503;
   }
 }

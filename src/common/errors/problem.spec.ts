@@ -7,9 +7,10 @@ import {
   PayloadTooLargeException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
+import { DriverException } from '@mikro-orm/core';
 import { TenancyErrorCode, TenancyException } from '../../tenancy/tenancy.exception';
 import { CommonErrorCode, CommonException } from './common.exception';
-import { PROBLEM_CONTENT_TYPE, problemType, toProblem } from './problem';
+import { isDatabaseTimeout, PROBLEM_CONTENT_TYPE, problemType, toProblem } from './problem';
 
 const REQUEST_ID = '0193a3c5-8f2e-7b6a-9c1d-2e3f4a5b6c7d';
 const GENERIC_DETAIL =
@@ -418,5 +419,39 @@ describe('toProblem with unknown errors', () => {
     expect(body).not.toContain('hunter2');
     expect(body).not.toContain('ECONNREFUSED');
     expect(body).not.toContain('problem.spec.ts');
+  });
+});
+
+describe('toProblem with database timeouts', () => {
+  /** What MikroORM throws: pg's error (with its SQLSTATE) wrapped in a DriverException. */
+  const driverError = (message: string, code?: string): DriverException =>
+    new DriverException(Object.assign(new Error(message), { code }));
+
+  it.each([
+    ['the statement timeout', driverError('canceling statement due to statement timeout', '57014')],
+    [
+      'a full pool',
+      driverError('Knex: Timeout acquiring a connection. The pool is probably full.'),
+    ],
+  ])('answers %s with a 503 database_timeout to retry, logged, without the SQL', (_, error) => {
+    const { problem, headers, unexpected } = toProblem(error, REQUEST_ID);
+
+    expect(problem).toEqual({
+      type: 'urn:groundwork:problem:database_timeout',
+      title: 'Service Unavailable',
+      status: 503,
+      detail:
+        'The database did not answer in time. Try again shortly; quote the request id if it persists.',
+      code: 'database_timeout',
+      requestId: REQUEST_ID,
+    });
+    expect(headers).toEqual({ 'retry-after': '1' });
+    expect(unexpected).toBe(error);
+  });
+
+  it('leaves other database errors a generic 500', () => {
+    const error = driverError('relation "x" does not exist', '42P01');
+    expect(isDatabaseTimeout(error)).toBe(false);
+    expect(toProblem(error, REQUEST_ID).problem.code).toBe('internal_error');
   });
 });

@@ -32,6 +32,23 @@ export interface ProblemOutcome {
 const GENERIC_DETAIL =
   'An unexpected error occurred. It has been logged; quote the request id when reporting it.';
 
+const TIMEOUT_DETAIL =
+  'The database did not answer in time. Try again shortly; quote the request id if it persists.';
+
+/**
+ * PostgreSQL's `query_canceled` (57014: the statement timeout fired) and
+ * knex's wait for a free pooled connection: the database is too slow or too
+ * busy for this request now, not broken. MikroORM wraps both in a
+ * DriverException that keeps the code and message (not the name).
+ */
+export function isDatabaseTimeout(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    (error as { code?: unknown }).code === '57014' ||
+    error.message.startsWith('Knex: Timeout acquiring a connection')
+  );
+}
+
 export const problemType = (code: string): string => `urn:groundwork:problem:${code}`;
 
 /** Turns anything thrown while serving a request into the problem to answer with. */
@@ -68,6 +85,15 @@ export function toProblem(error: unknown, requestId?: string): ProblemOutcome {
       };
     }
     return { problem: fromDomain(fromHttpException(error)) };
+  }
+
+  if (isDatabaseTimeout(error)) {
+    // The client may retry; on-call needs the statement, so it is logged.
+    return {
+      problem: fromDomain(new CommonException(CommonErrorCode.DatabaseTimeout, TIMEOUT_DETAIL)),
+      headers: { 'retry-after': '1' },
+      unexpected: error,
+    };
   }
 
   const internal = new CommonException(CommonErrorCode.InternalError, GENERIC_DETAIL);
