@@ -91,19 +91,9 @@ export class TenantSchemaMigrator {
     );
     const done = new Set(rows.map((r) => r.name));
     const applied: string[] = [];
-    const driver = em.getDriver();
-    const config = em.config;
     for (const migration of this.migrations) {
       if (done.has(migration.name)) continue;
-      const instance = new migration.class(driver, config) as unknown as Migration;
-      instance.setTransactionContext(em.getTransactionContext());
-      await instance.up();
-      for (const query of instance.getQueries()) {
-        if (typeof query !== 'string') {
-          throw new Error(`Tenant migration ${migration.name}: only SQL strings are supported`);
-        }
-        await em.execute(query);
-      }
+      for (const statement of await this.statementsOf(em, migration)) await em.execute(statement);
       await em.execute(`insert into ${schema}.${TENANT_MIGRATION_TABLE} (name) values (?)`, [
         migration.name,
       ]);
@@ -112,6 +102,22 @@ export class TenantSchemaMigrator {
     const outcome: SchemaMigrationOutcome = { schemaName, applied, version: this.latest };
     if (options.afterApply) await options.afterApply(em, outcome);
     return outcome;
+  }
+
+  /**
+   * The SQL a tenant migration runs, unqualified (the search path names the
+   * schema). Public so the benchmark's plain-SQL baseline runs exactly these.
+   */
+  async statementsOf(em: EntityManager, migration: MigrationObject): Promise<string[]> {
+    const instance = new migration.class(em.getDriver(), em.config) as unknown as Migration;
+    instance.setTransactionContext(em.getTransactionContext());
+    await instance.up();
+    return instance.getQueries().map((query) => {
+      if (typeof query !== 'string') {
+        throw new Error(`Tenant migration ${migration.name}: only SQL strings are supported`);
+      }
+      return query;
+    });
   }
 
   /**
