@@ -20,6 +20,7 @@ import {
 } from '@nestjs/swagger';
 import { Can } from '../access/policies';
 import { ApiProblems } from '../common/http/api-problem';
+import { PageQuery } from '../common/http/pagination';
 import {
   AdminKbArticleDto,
   AdminKbArticlePageDto,
@@ -187,8 +188,11 @@ export class KbAdminController {
   })
   @ApiOkResponse({ type: KbRevisionListDto })
   @ApiProblems(400, 404)
-  revisions(@Param('id', new ParseUUIDPipe()) id: string): Promise<KbRevisionListDto> {
-    return this.kb.listRevisions(id);
+  revisions(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query() query: PageQuery,
+  ): Promise<KbRevisionListDto> {
+    return this.kb.listRevisions(id, query);
   }
 
   @Post('articles/:id/revisions/:number/restore')

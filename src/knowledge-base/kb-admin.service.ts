@@ -5,7 +5,7 @@ import {
 } from '@mikro-orm/core';
 import { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
-import { toPage } from '../common/http/pagination';
+import { PageQuery, toPage } from '../common/http/pagination';
 import { RequestStore } from '../common/request-store';
 import { Clock } from '../common/clock';
 import { AuditService } from '../tenancy/audit/audit.service';
@@ -243,11 +243,24 @@ export class KbAdminService {
     return this.setStatus(id, KbArticleStatus.Archived);
   }
 
-  async listRevisions(id: string): Promise<KbRevisionListDto> {
+  /**
+   * A page of an article's revisions, newest first. An article gains one with
+   * every edit, so the list is paged; the cursor is a revision id, read back
+   * as its number (the order, served by `kb_revision_article_number_key`).
+   */
+  async listRevisions(id: string, query: PageQuery): Promise<KbRevisionListDto> {
     const em = this.em.fork();
     const article = await this.loadArticle(em, id);
-    const rows = await em.find(KbRevision, { article }, { orderBy: { number: 'desc' } });
-    return { items: rows.map(toRevisionDto) };
+    const after = query.cursor
+      ? await em.findOne(KbRevision, { id: query.cursor, article }, { fields: ['number'] })
+      : undefined;
+    const rows = await em.find(
+      KbRevision,
+      // An unknown cursor (not this article's) is the end of the list.
+      { article, ...(query.cursor ? { number: { $lt: after?.number ?? 0 } } : {}) },
+      { orderBy: { number: 'desc' }, limit: query.limit + 1 },
+    );
+    return toPage(rows, query.limit, toRevisionDto);
   }
 
   /** Restoring never rewrites history: the old revision is copied into a new one. */

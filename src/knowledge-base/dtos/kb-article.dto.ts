@@ -301,6 +301,9 @@ export class KbRevisionDto {
 export class KbRevisionListDto {
   @ApiProperty({ type: [KbRevisionDto], description: 'Newest first.' })
   items!: KbRevisionDto[];
+
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' })
+  nextCursor!: string | null;
 }
 
 export class KbVoteDto {
