@@ -31,6 +31,8 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Requests per second across all connections; unset = as fast as the server answers. */
   rate?: number;
+  /** Stop after exactly this many requests in all (`durationSeconds` is then ignored). */
+  amount?: number;
 }
 
 /** Drives one endpoint and measures it with our own latency record (autocannon has no p95). */
@@ -44,6 +46,7 @@ export async function drive(endpoint: Endpoint, options: LoadOptions): Promise<L
         connections: options.connections,
         duration: options.durationSeconds,
         overallRate: options.rate,
+        amount: options.amount,
         headers: endpoint.headers,
         requests: endpoint.requests,
         timeout: 10,
