@@ -15,7 +15,7 @@ import { LoginThrottle } from './login-throttle.service';
 import { MailThrottle } from './mail-throttle.service';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
-import { JWT_AUDIENCE, JWT_ISSUER, TokenService } from './token.service';
+import { JWT_AUDIENCE, JWT_ISSUER, jwtKey, TokenService } from './token.service';
 import { TwoFactorController } from './two-factor.controller';
 import { TwoFactorGuard } from './two-factor.guard';
 import { TwoFactorPolicyController } from './two-factor-policy.controller';
@@ -29,7 +29,7 @@ import { TwoFactorThrottle } from './two-factor-throttle.service';
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        secret: config.secrets.jwtSecret.reveal(),
+        secret: jwtKey(config.secrets.jwtSecret),
         signOptions: { algorithm: 'HS256', issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
         verifyOptions: { algorithms: ['HS256'], issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
       }),

@@ -5,7 +5,7 @@ import { PlatformRole } from '../../access/roles';
 import { UserPrincipal } from '../../common/principal';
 import { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { AccessClaims, JWT_AUDIENCE, JWT_ISSUER, TokenService } from '../token.service';
+import { AccessClaims, JWT_AUDIENCE, JWT_ISSUER, jwtKey, TokenService } from '../token.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -18,7 +18,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.secrets.jwtSecret.reveal(),
+      // passport-jwt hands the key to jsonwebtoken untouched, which takes a
+      // KeyObject (see jwtKey); its typings only know strings and buffers.
+      secretOrKey: jwtKey(config.secrets.jwtSecret) as unknown as Buffer,
       algorithms: ['HS256'],
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
