@@ -217,6 +217,45 @@ describe('billing run: exactly-once renewals', () => {
     expect(await run.enqueueDue()).toBe(0);
   });
 
+  it('enqueueDue() pages through every due subscription: none waits for the next run', async () => {
+    const start = new Date('2031-07-01T00:00:00.000Z');
+    const due = [await subscribed(start), await subscribed(start), await subscribed(start)];
+    for (const s of due) await setBillingTime(s.tenantId, s.periodEnd);
+
+    // A page of one: three pages, three jobs, in one run.
+    expect(await run.enqueueDue(1)).toBe(3);
+    for (const s of due) {
+      expect((await renewJobs(s.subscriptionId)).map((j) => j.singleton_key)).toEqual([
+        `renew:${s.subscriptionId}:${s.periodEnd.toISOString()}`,
+      ]);
+      await jobsSettled(s.subscriptionId);
+      const invoices = await cycleInvoices(s.subscriptionId);
+      expect(invoices.map((i) => [i.periodStart, i.status])).toEqual([[s.periodEnd, 'paid']]);
+    }
+    expect(await run.enqueueDue(1)).toBe(0);
+  });
+
+  it('a renewal locks its subscription, not the catalog: renewals of one price do not wait for each other', async () => {
+    const s = await subscribed(new Date('2031-08-03T00:00:00.000Z'));
+    await setBillingTime(s.tenantId, s.periodEnd);
+
+    const result = await t
+      .em()
+      .fork()
+      .transactional(async (tx) => {
+        // What another renewal in flight holds until it commits: its invoice line's
+        // foreign key check. A renewal that locked the price for update would wait here.
+        await tx.execute('select id from platform.price where id = ? for key share', [
+          STARTER_USD_MONTH,
+        ]);
+        return Promise.race([
+          run.renew(s.subscriptionId, s.periodEnd),
+          new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 5_000)),
+        ]);
+      });
+    expect(result).toMatchObject({ result: 'renewed', payment: 'paid' });
+  });
+
   it('two application instances running enqueueDue() and runTenant() at once: one invoice and one charge per period', async () => {
     // The second instance shares the database and (like Stripe) the gateway. It gets the
     // same JWT secret: Passport's strategies are process-wide, so the last application

@@ -40,6 +40,12 @@ export interface RenewalResult {
   payment: CollectOutcome['status'] | null;
 }
 
+/** A subscription whose current period has ended, as the billing run finds it. */
+export interface DueRenewal {
+  id: string;
+  currentPeriodEnd: Date;
+}
+
 interface RenewJob {
   subscriptionId: string;
   periodEnd: string;
@@ -91,21 +97,30 @@ export class BillingRunService implements OnModuleInit {
     });
   }
 
-  /** One renewal job per due subscription; returns how many were queued. */
-  async enqueueDue(limit = 5_000): Promise<number> {
+  /**
+   * One renewal job per due subscription, every one of them: read `pageSize`
+   * at a time in (period end, id) order, so a run never stops at a page (the
+   * rest would wait for the next cron tick, capping renewals at one page a
+   * minute). Returns how many were queued.
+   */
+  async enqueueDue(pageSize = 5_000): Promise<number> {
     await this.expireIncomplete();
-    const due = await this.findDue({ limit });
     let queued = 0;
-    for (const row of due) {
-      const periodEnd = row.currentPeriodEnd.toISOString();
-      const id = await this.jobs.send<RenewJob>(
-        RENEW_QUEUE,
-        { subscriptionId: row.id, periodEnd },
-        { singletonKey: `renew:${row.id}:${periodEnd}` },
-      );
-      if (id) queued++;
+    let after: DueRenewal | undefined;
+    for (;;) {
+      const due = await this.findDue({ limit: pageSize, after });
+      for (const row of due) {
+        const periodEnd = row.currentPeriodEnd.toISOString();
+        const id = await this.jobs.send<RenewJob>(
+          RENEW_QUEUE,
+          { subscriptionId: row.id, periodEnd },
+          { singletonKey: `renew:${row.id}:${periodEnd}` },
+        );
+        if (id) queued++;
+      }
+      if (due.length < pageSize) return queued;
+      after = due[due.length - 1];
     }
-    return queued;
   }
 
   /**
@@ -115,20 +130,25 @@ export class BillingRunService implements OnModuleInit {
   async findDue(options: {
     tenantId?: string;
     limit: number;
-  }): Promise<{ id: string; currentPeriodEnd: Date }[]> {
+    /** Keyset: only subscriptions after this one in (period end, id) order. */
+    after?: DueRenewal;
+  }): Promise<DueRenewal[]> {
+    const { tenantId, after } = options;
     const rows = await this.em.fork().execute<{ id: string; current_period_end: Date }[]>(
       `select s.id, s.current_period_end
          from platform.subscription s
          left join platform.billing_customer c on c.tenant_id = s.tenant_id
         where s.status in (?, ?, ?)
           and s.current_period_end <= coalesce(c.test_clock_at, ?::timestamptz)
-          ${options.tenantId ? 'and s.tenant_id = ?' : ''}
-        order by s.current_period_end
+          ${tenantId ? 'and s.tenant_id = ?' : ''}
+          ${after ? 'and (s.current_period_end, s.id) > (?::timestamptz, ?::uuid)' : ''}
+        order by s.current_period_end, s.id
         limit ?`,
       [
         ...RENEWABLE,
         this.clock.now(),
-        ...(options.tenantId ? [options.tenantId] : []),
+        ...(tenantId ? [tenantId] : []),
+        ...(after ? [after.currentPeriodEnd, after.id] : []),
         options.limit,
       ],
     );
@@ -152,15 +172,13 @@ export class BillingRunService implements OnModuleInit {
     let closed: { tenantId: string; invoice: Invoice | null } | null;
     try {
       closed = await this.em.fork().transactional(async (tx) => {
+        // Only the subscription is locked. Its plan and prices are read without a lock:
+        // locking them too (as a locking populate does) would make every renewal of a
+        // plan wait for the one before it, and write a lock to the shared catalog row.
         const subscription = await tx.findOne(
           Subscription,
           { id: subscriptionId },
-          {
-            lockMode: LockMode.PESSIMISTIC_WRITE,
-            populate: ['plan', 'price', 'pendingPrice', 'pendingPrice.plan'],
-            // Relations in their own queries: FOR UPDATE cannot lock an outer join's nullable side.
-            strategy: 'select-in',
-          },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
         );
         if (
           !subscription ||
@@ -171,6 +189,7 @@ export class BillingRunService implements OnModuleInit {
         }
         const customer = await tx.findOne(BillingCustomer, { tenantId: subscription.tenantId });
         if (periodEnd > this.billingClock.of(customer)) return null;
+        await tx.populate(subscription, ['plan', 'price', 'pendingPrice.plan']);
         const updatedAt = this.clock.now();
         if (subscription.cancelAtPeriodEnd) {
           subscription.status = SubscriptionStatus.Canceled;
