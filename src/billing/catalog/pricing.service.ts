@@ -1,15 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../common/clock';
-import { TtlCache } from '../../common/ttl-cache';
+import { SharedCache, SharedCaches } from '../../common/cache/shared-caches';
 import { CURRENCIES, Currency } from '../entities/money';
 import { CatalogService } from './catalog.service';
 import { PricingDto } from './dtos/pricing.dto';
 import { buildPricing, strongEtag } from './pricing';
 
 /**
- * The public pricing page is read far more often than the catalog changes: a
- * few seconds in process bound the staleness other replicas may show after an
- * admin change (this process drops its copy at once).
+ * The public pricing page is read far more often than the catalog changes. An
+ * admin change drops the copy at once here and, with Redis, on every replica;
+ * the TTL bounds staleness while Redis is unreachable.
  */
 const CACHE_TTL_MS = 5_000;
 
@@ -23,29 +22,24 @@ export interface PricingPage {
 /** The pricing page, built from the active catalog and cached per currency filter. */
 @Injectable()
 export class PricingService {
-  private readonly cache = new TtlCache<string, PricingPage>(CACHE_TTL_MS, CURRENCIES.length + 1);
-  /** Bumped by every invalidation, so a read that raced a change is not cached over it. */
-  private generation = 0;
+  private readonly cache: SharedCache<PricingPage>;
 
   constructor(
     private readonly catalog: CatalogService,
-    private readonly clock: Clock,
-  ) {}
-
-  async page(currency?: Currency): Promise<PricingPage> {
-    const key = currency ?? '*';
-    const hit = this.cache.get(key, this.clock.now().getTime());
-    if (hit) return hit.value;
-    const generation = this.generation;
-    const body = buildPricing(await this.catalog.snapshot(), currency);
-    const page = { body, etag: strongEtag(body) };
-    if (generation === this.generation) this.cache.set(key, page, this.clock.now().getTime());
-    return page;
+    caches: SharedCaches,
+  ) {
+    this.cache = caches.create('pricing', CACHE_TTL_MS, CURRENCIES.length + 1);
   }
 
-  /** After a committed catalog change: the next request reads the catalog again. */
+  page(currency?: Currency): Promise<PricingPage> {
+    return this.cache.getOrLoad(currency ?? '*', async () => {
+      const body = buildPricing(await this.catalog.snapshot(), currency);
+      return { body, etag: strongEtag(body) };
+    });
+  }
+
+  /** After a committed catalog change: every replica reads the catalog again. */
   invalidate(): void {
-    this.generation += 1;
     this.cache.clear();
   }
 }

@@ -2,37 +2,36 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { TenantRole } from '../../access/roles';
 import { Clock } from '../../common/clock';
-import { TtlCache } from '../../common/ttl-cache';
+import { SharedCache, SharedCaches } from '../../common/cache/shared-caches';
 import { Membership } from '../entities/membership.entity';
 
 const TTL_MS = 5_000;
 
 /**
  * Who belongs to which organisation, with what role. Checked on every
- * tenant-scoped request (cached a few seconds, dropped at once on change in
- * this process), so a removed member loses access immediately here and
- * within seconds on other replicas.
+ * tenant-scoped request (cached a few seconds, dropped at once on change, on
+ * every replica when Redis is configured), so a removed member loses access
+ * at once.
  */
 @Injectable()
 export class MembershipService {
-  private readonly cache = new TtlCache<string, TenantRole | null>(TTL_MS, 50_000);
+  private readonly cache: SharedCache<TenantRole | null>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly clock: Clock,
-  ) {}
+    caches: SharedCaches,
+  ) {
+    this.cache = caches.create('membership', TTL_MS, 50_000);
+  }
 
-  async roleOf(tenantId: string, userId: string): Promise<TenantRole | null> {
-    const key = `${tenantId}:${userId}`;
-    const now = this.clock.now().getTime();
-    const hit = this.cache.get(key, now);
-    if (hit) return hit.value;
-    const row = await this.em
-      .fork()
-      .findOne(Membership, { tenantId, userId }, { fields: ['role'] });
-    const role = row?.role ?? null;
-    this.cache.set(key, role, now);
-    return role;
+  roleOf(tenantId: string, userId: string): Promise<TenantRole | null> {
+    return this.cache.getOrLoad(`${tenantId}:${userId}`, async () => {
+      const row = await this.em
+        .fork()
+        .findOne(Membership, { tenantId, userId }, { fields: ['role'] });
+      return row?.role ?? null;
+    });
   }
 
   /** Adds a membership to the caller's unit of work. */
@@ -49,7 +48,8 @@ export class MembershipService {
       .find(Membership, { userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
+  /** After a membership is added, changed or removed: every replica reads it again. */
   forget(tenantId: string, userId: string): void {
-    this.cache.delete(`${tenantId}:${userId}`);
+    this.cache.invalidate(`${tenantId}:${userId}`);
   }
 }

@@ -1,0 +1,56 @@
+import { ManualClock } from '../clock';
+import { SharedCache } from './shared-caches';
+
+describe('SharedCache', () => {
+  let clock: ManualClock;
+  let sent: [string, string | undefined][];
+  let cache: SharedCache<string | null>;
+
+  beforeEach(() => {
+    clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+    sent = [];
+    cache = new SharedCache('tenant', 1000, 100, clock, (name, key) => sent.push([name, key]));
+  });
+
+  it('serves a loaded value, absences included, until its TTL is up', async () => {
+    let loads = 0;
+    const load = () => Promise.resolve(++loads > 1 ? 'second' : null);
+    expect(await cache.getOrLoad('a', load)).toBeNull();
+    clock.advance(999);
+    expect(await cache.getOrLoad('a', load)).toBeNull();
+    clock.advance(1);
+    expect(await cache.getOrLoad('a', load)).toBe('second');
+    expect(loads).toBe(2);
+  });
+
+  it('drops a key or everything on invalidation and tells the other replicas', async () => {
+    await cache.getOrLoad('a', () => Promise.resolve('old a'));
+    await cache.getOrLoad('b', () => Promise.resolve('old b'));
+    cache.invalidate('a');
+    expect(await cache.getOrLoad('a', () => Promise.resolve('new a'))).toBe('new a');
+    expect(await cache.getOrLoad('b', () => Promise.resolve('new b'))).toBe('old b');
+    cache.clear();
+    expect(await cache.getOrLoad('b', () => Promise.resolve('new b'))).toBe('new b');
+    expect(sent).toEqual([
+      ['tenant', 'a'],
+      ['tenant', undefined],
+    ]);
+  });
+
+  it('drops without telling anyone when the invalidation came from elsewhere', async () => {
+    await cache.getOrLoad('a', () => Promise.resolve('old'));
+    cache.drop('a');
+    expect(await cache.getOrLoad('a', () => Promise.resolve('new'))).toBe('new');
+    expect(sent).toEqual([]);
+  });
+
+  it('does not cache a load that an invalidation overtook', async () => {
+    let finish!: (value: string) => void;
+    const racing = cache.getOrLoad('a', () => new Promise<string>((resolve) => (finish = resolve)));
+    // The change commits (and is announced) while the read of the old row is in flight.
+    cache.drop('a');
+    finish('read before the change');
+    expect(await racing).toBe('read before the change');
+    expect(await cache.getOrLoad('a', () => Promise.resolve('after'))).toBe('after');
+  });
+});
