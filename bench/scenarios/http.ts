@@ -3,7 +3,7 @@ import type { Request } from 'autocannon';
 import { AppProcess, BENCH_SECRETS } from '../lib/app-process';
 import { BaselineServer } from '../lib/baseline-server';
 import { COMMON, prng, SUPPORT_WORDS } from '../lib/kb-articles';
-import { assertClean, drive, Endpoint, LoadResult, mixed } from '../lib/load';
+import { drive, Endpoint, LoadResult, mixed } from '../lib/load';
 import { mib, ms, ratio } from '../lib/report';
 import type { Scenario } from '../lib/scenario';
 import { HttpDataSet, SEED_PASSWORD, seedHttpDataSet, SeededTenant } from '../lib/seed';
@@ -71,7 +71,6 @@ export const http: Scenario = {
           url: baseline.url,
           connections: options.connections,
         });
-        [ours, bare].forEach(assertClean);
         pairs.push({ ours, baseline: bare });
       }
       const best = (results: LoadResult[]) => results.reduce((a, b) => (b.rps > a.rps ? b : a));
@@ -87,7 +86,6 @@ export const http: Scenario = {
           continue;
         }
         const result = await drive(endpoint, { ...load, connections: options.connections });
-        assertClean(result);
         saturation.push(result);
       }
       const mixedResults = await mixed(endpoints, {
@@ -95,7 +93,6 @@ export const http: Scenario = {
         connections: Math.max(options.connections, endpoints.length * 2),
         rate: options.rate,
       });
-      mixedResults.forEach(assertClean);
       const peakRss = app.peakRssBytes();
 
       report.figure('http', {
@@ -116,13 +113,13 @@ export const http: Scenario = {
         report.add({
           group: 'http: saturation',
           scenario: `${result.name} (${options.connections} connections)`,
-          ours: `${result.rps.toFixed(0)} req/s, p99 ${ms(result.p99)}`,
+          ours: `${result.rps.toFixed(0)} req/s, p99 ${ms(result.p99)}${failures(result)}`,
           ...(isList
             ? {
-                baseline: `${baselineList.rps.toFixed(0)} req/s, p99 ${ms(baselineList.p99)} (node:http + pg)`,
+                baseline: `${baselineList.rps.toFixed(0)} req/s, p99 ${ms(baselineList.p99)}${failures(baselineList)} (node:http + pg)`,
                 ratio: ratio(result.rps, baselineList.rps),
                 target: `≥ ${BASELINE_SHARE_TARGET}× baseline`,
-                met: share >= BASELINE_SHARE_TARGET,
+                met: share >= BASELINE_SHARE_TARGET && clean(result) && clean(baselineList),
               }
             : {}),
         });
@@ -134,11 +131,12 @@ export const http: Scenario = {
           scenario: result.name,
           ours:
             `${result.rps.toFixed(0)} req/s, p50 ${ms(result.p50)} / p95 ${ms(result.p95)} / ` +
-            `p99 ${ms(result.p99)}, ${result.errors + result.non2xx} errors`,
+            `p99 ${ms(result.p99)}${failures(result) || ', no errors'}`,
           target: kb
             ? `p99 < ${P99_TARGET_MS} ms, p95 < ${KB_P95_TARGET_MS} ms`
             : `p99 < ${P99_TARGET_MS} ms`,
-          met: result.p99 < P99_TARGET_MS && (!kb || result.p95 < KB_P95_TARGET_MS),
+          met:
+            clean(result) && result.p99 < P99_TARGET_MS && (!kb || result.p95 < KB_P95_TARGET_MS),
         });
       }
       const achieved = mixedResults.reduce((sum, r) => sum + r.rps, 0);
@@ -161,6 +159,17 @@ export const http: Scenario = {
     }
   },
 };
+
+/**
+ * Errors are reported, not thrown: a run on a loaded machine keeps its other
+ * figures, and a row with errors never meets its target (a fast error is not a
+ * fast endpoint).
+ */
+const clean = (r: LoadResult): boolean => r.errors + r.non2xx === 0;
+const failures = (r: LoadResult): string =>
+  clean(r)
+    ? ''
+    : `, ${r.errors + r.non2xx} ERRORS (${r.errors} timeouts/connection errors, statuses ${JSON.stringify(r.statuses)})`;
 
 /**
  * The requests, each spread over the data set by `setupRequest` (a tenant,
