@@ -60,10 +60,7 @@ export async function drive(endpoint: Endpoint, options: LoadOptions): Promise<L
     });
   });
   latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies.length
-      ? latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]
-      : NaN;
+  const at = (q: number) => quantile(latencies, q);
   const non2xx = Object.entries(statuses)
     .filter(([code]) => Number(code) >= 400)
     .reduce((sum, [, n]) => sum + n, 0);
@@ -79,6 +76,13 @@ export async function drive(endpoint: Endpoint, options: LoadOptions): Promise<L
     non2xx,
     statuses,
   };
+}
+
+/** The nearest-rank quantile `q` (0..1) of ascending `sorted`; NaN when empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
+    : NaN;
 }
 
 /**

@@ -77,3 +77,24 @@ function localTcpPorts(pid: number): number[] {
   }
   return ports;
 }
+
+export interface OwnMemory {
+  /** Everything the backend has allocated (all memory contexts). */
+  totalBytes: number;
+  /** CacheMemoryContext and its children: the catalog and relation caches. */
+  cacheBytes: number;
+}
+
+/**
+ * The asking backend's own memory contexts (PostgreSQL 17+: `path` places
+ * each context in the tree), exact where /proc can only see pages.
+ */
+export async function ownMemory(client: Client): Promise<OwnMemory> {
+  const { rows } = await client.query<{ total: string; cache: string }>(
+    `with c as (select * from pg_backend_memory_contexts),
+          cache as (select path[level] as id, level from c where name = 'CacheMemoryContext')
+     select (select sum(total_bytes) from c) as total,
+            (select sum(c.total_bytes) from c, cache where c.path[cache.level] = cache.id) as cache`,
+  );
+  return { totalBytes: Number(rows[0].total), cacheBytes: Number(rows[0].cache) };
+}

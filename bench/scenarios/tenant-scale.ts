@@ -2,8 +2,13 @@ import { join } from 'node:path';
 import { Migration } from '@mikro-orm/migrations';
 import { Client } from 'pg';
 import { AppProcess } from '../lib/app-process';
-import { assertClean, drive, type Endpoint, type LoadResult } from '../lib/load';
-import { backendMemory, type BackendMemory } from '../lib/postgres-memory';
+import { assertClean, drive, quantile, type Endpoint, type LoadResult } from '../lib/load';
+import {
+  backendMemory,
+  ownMemory,
+  type BackendMemory,
+  type OwnMemory,
+} from '../lib/postgres-memory';
 import { mib, ms, perSecond, rate, ratio, type Report } from '../lib/report';
 import type { BenchContext, Scenario } from '../lib/scenario';
 import { TenantFleet, type SignedInOwner } from '../lib/tenant-fleet';
@@ -52,6 +57,9 @@ interface ReadPhase {
  *    process. Each pooled connection ends up touching many schemas, so
  *    PostgreSQL's per-backend catalog and relation caches grow with the fleet:
  *    the p99 ratio is the target, app RSS and backend memory are recorded.
+ * 4. The cause, measured on one plain connection: its catalog cache after
+ *    the list-tickets query on 10 and on N schemas, and that query's time on
+ *    a schema's first touch against cached.
  *
  * The 10-tenant phase runs before the rest are provisioned, in the same
  * database, so both phases see one server and one configuration.
@@ -73,6 +81,10 @@ export const tenantScale: Scenario = {
       const small = await readPhase(context, url, fleet);
       provisionMs += await fleet.provision(options.schemas - SMALL_FLEET);
       const large = await readPhase(context, url, fleet);
+      const catalog = await catalogCacheProbe(
+        url,
+        fleet.tenants.map((t) => t.schemaName),
+      );
       const migration = await fleet.migrate({ name: NEW_MIGRATION_NAME, class: BenchMigration });
       const { outcome } = migration;
       if (outcome.migrated !== options.schemas || outcome.failed.length > 0) {
@@ -89,6 +101,7 @@ export const tenantScale: Scenario = {
         migrateMs: migration.elapsedMs,
         baseline,
         reads: { rate: READ_RATE, durationSeconds: options.duration, small, large },
+        catalog,
         wallMs,
       });
       reportRows(report, {
@@ -99,6 +112,7 @@ export const tenantScale: Scenario = {
         baseline,
         small,
         large,
+        catalog,
         wallMs,
       });
     } finally {
@@ -167,6 +181,67 @@ function listTicketsAcross(owners: readonly SignedInOwner[]): Endpoint {
       },
     ],
   };
+}
+
+interface CatalogProbe {
+  /** Schemas the connection had queried when measured. */
+  schemas: number;
+  memory: OwnMemory;
+}
+
+interface CatalogFigures {
+  /** The backend's memory before its first tenant query. */
+  fresh: OwnMemory;
+  small: CatalogProbe;
+  large: CatalogProbe;
+  /** Per-query ms of the first query on each schema, and of the same again (cached). */
+  firstTouchP99: number;
+  cachedP99: number;
+}
+
+/**
+ * The known risk, measured directly on one fresh connection: the list-tickets
+ * query shape on every tenant schema (the planner opens the table and each of
+ * its indexes, and PostgreSQL caches their catalog rows in this backend for
+ * as long as the connection lives). Records the backend's cache after 10 and
+ * after N schemas, and the query time on a schema's first touch against a
+ * second pass once everything is cached. A pool of P connections that all
+ * serve every tenant holds about P times the large figure, until recycled
+ * (DATABASE_CONNECTION_MAX_LIFETIME_MS).
+ */
+async function catalogCacheProbe(
+  databaseUrl: string,
+  schemaNames: readonly string[],
+): Promise<CatalogFigures> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const timed = async (schemaName: string) => {
+      const started = performance.now();
+      await client.query(`select * from ${schemaName}.ticket order by id desc limit 26`);
+      return performance.now() - started;
+    };
+    const fresh = await ownMemory(client);
+    const firstTouch: number[] = [];
+    let small: CatalogProbe | undefined;
+    for (const [i, schemaName] of schemaNames.entries()) {
+      firstTouch.push(await timed(schemaName));
+      if (i + 1 === SMALL_FLEET) small = { schemas: SMALL_FLEET, memory: await ownMemory(client) };
+    }
+    const large = { schemas: schemaNames.length, memory: await ownMemory(client) };
+    const cached: number[] = [];
+    for (const schemaName of schemaNames) cached.push(await timed(schemaName));
+    const sorted = (values: number[]) => values.sort((a, b) => a - b);
+    return {
+      fresh,
+      small: small!,
+      large,
+      firstTouchP99: quantile(sorted(firstTouch), 0.99),
+      cachedP99: quantile(sorted(cached), 0.99),
+    };
+  } finally {
+    await client.end();
+  }
 }
 
 interface PlainSqlFigures {
@@ -249,6 +324,7 @@ function reportRows(
     baseline: PlainSqlFigures;
     small: ReadPhase;
     large: ReadPhase;
+    catalog: CatalogFigures;
     wallMs: number;
   },
 ): void {
@@ -305,6 +381,23 @@ function reportRows(
       f.large.backends && f.small.backends
         ? ratio(f.large.backends.privateBytes, f.small.backends.privateBytes)
         : undefined,
+  });
+  const { catalog } = f;
+  const grown = (probe: CatalogProbe) => probe.memory.cacheBytes - catalog.fresh.cacheBytes;
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  report.add({
+    group: GROUP,
+    scenario: `one backend's catalog cache after list tickets on ${n} vs ${SMALL_FLEET} schemas`,
+    ours: `${mib(catalog.large.memory.cacheBytes)} (${kib(grown(catalog.large) / n)} per schema)`,
+    baseline: `${mib(catalog.small.memory.cacheBytes)} (${SMALL_FLEET} schemas)`,
+    ratio: ratio(catalog.large.memory.cacheBytes, catalog.small.memory.cacheBytes),
+  });
+  report.add({
+    group: GROUP,
+    scenario: `list tickets SQL on one connection: first touch of each of ${n} schemas vs cached`,
+    ours: `p99 ${ms(catalog.firstTouchP99)}`,
+    baseline: `p99 ${ms(catalog.cachedP99)} (cached)`,
+    ratio: ratio(catalog.firstTouchP99, catalog.cachedP99),
   });
   report.add({ group: GROUP, scenario: 'tenant-scale wall time', ours: ms(f.wallMs) });
 }
