@@ -1,7 +1,7 @@
 import { ClsService } from 'nestjs-cls';
 import { Client } from 'pg';
 import request from 'supertest';
-import { PlatformRole } from '../../src/access/roles';
+import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { Actor, createOrg, createUser, Org } from '../support/factories';
 
@@ -27,6 +27,7 @@ describe('list endpoints use their indexes', () => {
   let cls: ClsService;
   let org: Org;
   let staff: Actor;
+  let member: Actor;
   const ROWS = 4000;
   const captured = new Map<string, { text: string; values: unknown[] }[]>();
   const originalQuery = Client.prototype.query;
@@ -38,12 +39,12 @@ describe('list endpoints use their indexes', () => {
     staff = await createUser(t.app, { platformRole: PlatformRole.Admin });
     const schema = `"${org.tenant.schemaName}"`;
     const em = t.em();
-    const other = () => `(array[${[1, 2, 3, 4, 5].map(() => 'gen_random_uuid()').join(',')}])`;
+    member = await createUser(t.app, { tenant: org.tenant, role: TenantRole.Member });
     await em.execute(`
       insert into ${schema}.ticket (id, number, subject, description, status, priority, tags,
         requester_id, created_at, updated_at)
       select gen_random_uuid(), g, 'Subject ' || g, 'Text', (array['new','open','pending','on_hold','solved','closed'])[1 + g % 6],
-        'normal', '{}', case when g % 50 = 0 then '${org.user.id}'::uuid else gen_random_uuid() end, now(), now()
+        'normal', '{}', case when g % 50 = 0 then '${member.user.id}'::uuid else gen_random_uuid() end, now(), now()
       from generate_series(1, ${ROWS}) g`);
     await em.execute(`
       insert into ${schema}.audit_event (id, actor_type, action, data, at)
@@ -57,9 +58,25 @@ describe('list endpoints use their indexes', () => {
     await em.execute(`
       insert into platform.invoice (id, tenant_id, number, status, reason, currency, subtotal, total,
         amount_due, period_start, period_end, created_at, updated_at)
-      select gen_random_uuid(), case when g % 40 = 0 then '${org.tenant.id}'::uuid else ${other()}[1 + g % 5] end,
+      select gen_random_uuid(), case when g % 40 = 0 then '${org.tenant.id}'::uuid else t.id end,
         'BULK-' || g, 'open', 'subscription_cycle', 'EUR', 1000, 1000, 1000, now(), now(), now(), now()
-      from generate_series(1, ${ROWS}) g`);
+      from generate_series(1, ${ROWS}) g join platform.tenant t on t.slug = 'bulk-' || g`);
+    // A campaign for every invoice of the bulk tenants, a quarter of them still running.
+    await em.execute(`
+      with sub as (
+        insert into platform.subscription (id, tenant_id, plan_id, price_id, quantity, billing_anchor,
+          status, current_period_start, current_period_end, created_at, updated_at)
+        select gen_random_uuid(), '${org.tenant.id}', p.plan_id, p.id, 1, now(), 'past_due', now(), now(), now(), now()
+        from platform.price p limit 1
+        returning id)
+      insert into platform.dunning_campaign (id, tenant_id, invoice_id, subscription_id, rules, status,
+        started_at, schedule_origin, next_step_at, first_category, last_failure_class, amount_due,
+        currency, created_at, updated_at)
+      select gen_random_uuid(), i.tenant_id, i.id, sub.id, '{"steps": []}',
+        (array['active','recovered','canceled','paused'])[1 + (row_number() over ())::int % 4],
+        now(), now(), now() + (row_number() over ()) * interval '1 minute', 'card_declined', 'soft',
+        1000, 'EUR', now(), now()
+      from platform.invoice i, sub where i.tenant_id <> '${org.tenant.id}'`);
     await em.execute(`
       insert into platform.payment_attempt (id, tenant_id, invoice_id, attempt_number, trigger, amount,
         currency, idempotency_key, status, category, created_at)
@@ -107,12 +124,14 @@ describe('list endpoints use their indexes', () => {
    */
   const cases: [
     path: string,
-    as: 'org' | 'staff',
+    as: 'org' | 'member' | 'staff',
     table: string,
     index: string,
     ordered: boolean,
   ][] = [
     ['/v1/support/tickets?status=open', 'org', 'ticket', 'ticket_status_id_idx', true],
+    // A member sees their own tickets only.
+    ['/v1/support/tickets', 'member', 'ticket', 'ticket_requester_id_id_idx', false],
     // A hundred rows match (here and below): the planner may sort them rather than walk the index.
     [
       '/v1/tenant/audit-log?action=action.n7',
@@ -132,6 +151,7 @@ describe('list endpoints use their indexes', () => {
       true,
     ],
     ['/v1/admin/kb/articles?status=draft', 'staff', 'kb_article', 'kb_article_status_id_idx', true],
+    ['/v1/admin/billing/dunning', 'staff', 'dunning_campaign', 'dunning_campaign_queue_idx', true],
   ];
 
   /** The plan PostgreSQL makes for one captured statement, with its parameters. */
@@ -153,7 +173,7 @@ describe('list endpoints use their indexes', () => {
     const requestId = `ix-${Math.random().toString(36).slice(2)}`;
     await request(t.server)
       .get(path)
-      .set(as === 'org' ? org.headers : staff.headers)
+      .set({ org, member, staff }[as].headers)
       .set('X-Request-Id', requestId)
       .expect(200);
     // The list's own statement: the one reading the table (not a count over it).

@@ -137,7 +137,7 @@ describe('query budgets of list endpoints', () => {
       });
     }
 
-    // Finalised invoices with two lines each, and a failed attempt on each.
+    // Finalised invoices with two lines each, a failed attempt and (below) a dunning campaign on each.
     for (let i = 0; i < LARGE; i++) {
       const invoice = em.create(Invoice, {
         tenantId: org.tenant.id,
@@ -199,6 +199,20 @@ describe('query budgets of list endpoints', () => {
       });
     }
     await em.flush();
+    // A running dunning campaign on each invoice (the admin dunning queue joins invoice and tenant).
+    await em.execute(`
+      with sub as (
+        insert into platform.subscription (id, tenant_id, plan_id, price_id, quantity, billing_anchor,
+          status, current_period_start, current_period_end, created_at, updated_at)
+        select gen_random_uuid(), '${org.tenant.id}', p.plan_id, p.id, 1, now(), 'past_due', now(), now(), now(), now()
+        from platform.price p limit 1
+        returning id)
+      insert into platform.dunning_campaign (id, tenant_id, invoice_id, subscription_id, rules, status,
+        started_at, schedule_origin, next_step_at, first_category, last_failure_class, amount_due,
+        currency, created_at, updated_at)
+      select gen_random_uuid(), i.tenant_id, i.id, sub.id, '{"steps": [{"action": "notify"}]}', 'active',
+        now(), now(), now() + interval '1 day', 'card_declined', 'soft', 2000, 'EUR', now(), now()
+      from platform.invoice i, sub where i.tenant_id = '${org.tenant.id}'`);
 
     // Knowledge base: a category, articles, and revisions of one of them.
     const category = await api()
@@ -246,6 +260,7 @@ describe('query budgets of list endpoints', () => {
     ['admin tenants by q', () => '/v1/admin/tenants?q=query', 'staff', 1],
     ['admin support queue', () => '/v1/admin/support/queue', 'staff', 1],
     ['admin payment failures', () => '/v1/admin/billing/payment-failures', 'staff', 2],
+    ['admin dunning queue', () => '/v1/admin/billing/dunning', 'staff', 1],
     ['admin KB articles', () => '/v1/admin/kb/articles', 'staff', 1],
     ['admin KB revisions', () => `/v1/admin/kb/articles/${articleId}/revisions`, 'staff', 2],
     ['admin outbox', () => '/v1/admin/outbox', 'staff', 1],
