@@ -11,6 +11,7 @@ import {
 } from '../../src/billing/entities/invoice.entity';
 import { AttemptStatus, AttemptTrigger } from '../../src/billing/entities/payment-attempt.entity';
 import { PaymentAttempt } from '../../src/billing/entities/payment-attempt.entity';
+import { PaymentMethod } from '../../src/billing/entities/payment-method.entity';
 import { TicketAttachment } from '../../src/support/attachments/entities/ticket-attachment.entity';
 import { Invitation } from '../../src/tenancy/entities/invitation.entity';
 import { Tenant, TenantStatus } from '../../src/tenancy/entities/tenant.entity';
@@ -134,6 +135,19 @@ describe('query budgets of list endpoints', () => {
         invitedBy: org.user.id,
         createdAt: new Date(now.getTime() + i),
         expiresAt: new Date(now.getTime() + 86_400_000),
+      });
+    }
+
+    // Saved cards.
+    for (let i = 0; i < LARGE; i++) {
+      em.create(PaymentMethod, {
+        tenantId: org.tenant.id,
+        gatewayId: `pm_qc_${randomBytes(8).toString('hex')}`,
+        brand: 'visa',
+        last4: '4242',
+        expMonth: 12,
+        expYear: 2030,
+        createdAt: new Date(now.getTime() + i),
       });
     }
 
@@ -325,6 +339,8 @@ describe('query budgets of list endpoints', () => {
     ['admin KB categories', () => '/v1/admin/kb/categories', 'staff', 1, 2],
     ['KB categories', () => '/v1/kb/categories', 'org', 1, 2],
     ['admin recovery policies', () => '/v1/admin/billing/recovery-policies', 'staff', 1, 2],
+    ['payment methods (with the default)', () => '/v1/billing/payment-methods', 'org', LARGE, 2],
+    ['admin plans (with prices)', () => '/v1/admin/plans', 'staff', 3, 2],
   ];
 
   it.each(whole)(
