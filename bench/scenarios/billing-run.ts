@@ -20,7 +20,7 @@ const TARGET_PER_SECOND = 150;
 /** Seeded catalog price (migrations/platform/…_catalog_seed.ts): Starter, USD, monthly. */
 const STARTER_USD_MONTH = '0193a000-0000-7000-8001-000000000021';
 /** Gives up when the run is slower than this many renewals a second (plus a minute of slack). */
-const GIVE_UP_BELOW_PER_SECOND = 10;
+const GIVE_UP_BELOW_PER_SECOND = 5;
 
 interface SeededPrice {
   planId: string;
