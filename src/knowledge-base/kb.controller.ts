@@ -1,7 +1,26 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../access/policies';
 import { ApiProblems } from '../common/http/api-problem';
+import {
+  ApiConditionalGet,
+  conditionalGet,
+  conditionalHeaders,
+  strongEtag,
+  weakEtag,
+} from '../common/http/etag';
 import {
   CreateKbDeflectionDto,
   KbArticleDto,
@@ -13,6 +32,14 @@ import {
 import { KbCategoryListDto, KbCategoryQuery } from './dtos/kb-category.dto';
 import { KbDeflectQuery, KbSearchQuery, KbSearchResultDto } from './dtos/kb-search.dto';
 import { KbArticleService } from './kb-article.service';
+
+/**
+ * What a caller may read depends on who they are (anonymous, signed in,
+ * staff): shared caches must not keep it, and browsers revalidate each time
+ * with the ETag (a 304 spares the body, not the query).
+ */
+const CACHE_CONTROL = 'private, no-cache';
+const CACHE_HEADERS = conditionalHeaders(CACHE_CONTROL);
 
 const READERS =
   'Public: anonymous callers read `public` articles, signed-in callers `public` and ' +
@@ -33,10 +60,16 @@ export class KbController {
       'tag match, which ranks above a body match. When no word matches, titles that look like ' +
       'the query are returned (`match: similar_titles`). Pages stop at offset 200.',
   })
-  @ApiOkResponse({ type: KbSearchResultDto })
+  @ApiOkResponse({ type: KbSearchResultDto, headers: CACHE_HEADERS })
+  @ApiConditionalGet(CACHE_CONTROL)
   @ApiProblems(400)
-  search(@Query() query: KbSearchQuery): Promise<KbSearchResultDto> {
-    return this.articles.search(query.q, query.locale, query.limit, query.offset);
+  async search(
+    @Query() query: KbSearchQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KbSearchResultDto | undefined> {
+    const body = await this.articles.search(query.q, query.locale, query.limit, query.offset);
+    return conditionalGet(request, reply, body, strongEtag(body), CACHE_CONTROL);
   }
 
   @Get('deflect')
@@ -59,10 +92,16 @@ export class KbController {
     summary: 'Help-centre categories with the number of articles the caller may read',
     description: `${READERS} Categories with nothing the caller may read (in the locale, when given) are left out.`,
   })
-  @ApiOkResponse({ type: KbCategoryListDto })
+  @ApiOkResponse({ type: KbCategoryListDto, headers: CACHE_HEADERS })
+  @ApiConditionalGet(CACHE_CONTROL)
   @ApiProblems(400)
-  categories(@Query() query: KbCategoryQuery): Promise<KbCategoryListDto> {
-    return this.articles.categories(query.locale);
+  async categories(
+    @Query() query: KbCategoryQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KbCategoryListDto | undefined> {
+    const body = await this.articles.categories(query.locale);
+    return conditionalGet(request, reply, body, strongEtag(body), CACHE_CONTROL);
   }
 
   @Get('articles/:slug')
@@ -70,12 +109,24 @@ export class KbController {
   @ApiOperation({
     operationId: 'getKbArticle',
     summary: 'Read a published article by slug and locale (counts a view)',
-    description: `${READERS} Drafts, archived articles and those the caller may not read are 404, like unknown slugs.`,
+    description:
+      `${READERS} Drafts, archived articles and those the caller may not read are 404, like unknown slugs. ` +
+      'The `ETag` is weak: it follows the article, not its view and vote counts, so a reader ' +
+      'revalidating an unchanged article gets 304 (the view is still counted).',
   })
-  @ApiOkResponse({ type: KbArticleDto })
+  @ApiOkResponse({ type: KbArticleDto, headers: CACHE_HEADERS })
+  @ApiConditionalGet(CACHE_CONTROL)
   @ApiProblems(400, 404)
-  get(@Param('slug') slug: string, @Query() query: KbArticleQuery): Promise<KbArticleDto> {
-    return this.articles.getBySlug(slug, query.locale);
+  async get(
+    @Param('slug') slug: string,
+    @Query() query: KbArticleQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KbArticleDto | undefined> {
+    const body = await this.articles.getBySlug(slug, query.locale);
+    // Every read moves the view count: a tag over it would never match.
+    const { viewCount: _views, helpfulCount: _up, notHelpfulCount: _down, ...article } = body;
+    return conditionalGet(request, reply, body, weakEtag(article), CACHE_CONTROL);
   }
 
   @Post('articles/:id/votes')

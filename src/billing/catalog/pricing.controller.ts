@@ -1,19 +1,14 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../../access/policies';
 import { ApiProblems } from '../../common/http/api-problem';
+import { ApiConditionalGet, conditionalGet, conditionalHeaders } from '../../common/http/etag';
 import { PricingDto, PricingQuery } from './dtos/pricing.dto';
-import { ifNoneMatchHits } from './pricing';
 import { PricingService } from './pricing.service';
 
 /** Shared caches may keep the page a minute; revalidation with the ETag is cheap. */
 const CACHE_CONTROL = 'public, max-age=60';
-
-const CACHE_HEADERS = {
-  ETag: { description: 'Strong entity tag of the body.', schema: { type: 'string' } },
-  'Cache-Control': { description: CACHE_CONTROL, schema: { type: 'string' } },
-};
 
 @ApiTags('pricing')
 @Controller('pricing')
@@ -30,17 +25,8 @@ export class PricingController {
       '(minor units) by currency, the yearly saving, and the feature comparison matrix. ' +
       'Send the `ETag` back in `If-None-Match` to get `304 Not Modified` while it is current.',
   })
-  @ApiHeader({
-    name: 'If-None-Match',
-    required: false,
-    description: 'An `ETag` from an earlier response: 304 without a body while it is current.',
-  })
-  @ApiOkResponse({ type: PricingDto, headers: CACHE_HEADERS })
-  @ApiResponse({
-    status: 304,
-    description: 'Not Modified: `If-None-Match` names the current `ETag`. No body.',
-    headers: CACHE_HEADERS,
-  })
+  @ApiOkResponse({ type: PricingDto, headers: conditionalHeaders(CACHE_CONTROL) })
+  @ApiConditionalGet(CACHE_CONTROL)
   @ApiProblems(400)
   async get(
     @Query() query: PricingQuery,
@@ -48,13 +34,6 @@ export class PricingController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PricingDto | undefined> {
     const page = await this.pricing.page(query.currency);
-    // A 304 carries the headers a 200 would (RFC 9110 §15.4.5).
-    void reply.header('etag', page.etag).header('cache-control', CACHE_CONTROL);
-    if (ifNoneMatchHits(request.headers['if-none-match'], page.etag)) {
-      // Nest keeps a status set before returning; Fastify sends no body with a 304.
-      void reply.status(304);
-      return undefined;
-    }
-    return page.body;
+    return conditionalGet(request, reply, page.body, page.etag, CACHE_CONTROL);
   }
 }

@@ -3,7 +3,8 @@ import { SharedCache, SharedCaches } from '../../common/cache/shared-caches';
 import { CURRENCIES, Currency } from '../entities/money';
 import { CatalogService } from './catalog.service';
 import { PricingDto } from './dtos/pricing.dto';
-import { buildPricing, strongEtag } from './pricing';
+import { strongEtag } from '../../common/http/etag';
+import { buildPricing } from './pricing';
 
 /**
  * The public pricing page is read far more often than the catalog changes. An

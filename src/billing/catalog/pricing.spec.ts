@@ -6,13 +6,11 @@ import {
   buildPricing,
   cellValue,
   featureMatrix,
-  ifNoneMatchHits,
   priceGroups,
   PricingCatalog,
   PricingFeature,
   PricingPlan,
   PricingPrice,
-  strongEtag,
   yearlySaving,
 } from './pricing';
 
@@ -267,38 +265,5 @@ describe('buildPricing', () => {
   it('has no recommended tier when no plan is flagged', () => {
     const plans = CATALOG.plans.map((p) => ({ ...p, recommended: false }));
     expect(buildPricing({ ...CATALOG, plans }).recommended).toBeNull();
-  });
-});
-
-describe('strongEtag', () => {
-  it('is a quoted hash, equal for equal bodies and different for different ones', () => {
-    const tag = strongEtag(buildPricing(CATALOG));
-    expect(tag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
-    expect(strongEtag(buildPricing(CATALOG))).toBe(tag);
-    expect(strongEtag(buildPricing(CATALOG, 'usd'))).not.toBe(tag);
-  });
-});
-
-describe('ifNoneMatchHits', () => {
-  const tag = '"abc"';
-
-  it.each([
-    ['"abc"', true],
-    ['W/"abc"', true],
-    ['"x", "abc"', true],
-    ['"x","abc"', true],
-    ['*', true],
-    [' * ', true],
-    ['"abcd"', false],
-    ['"x"', false],
-    ['abc', false],
-    ['', false],
-  ])('%j → %s', (header, hits) => {
-    expect(ifNoneMatchHits(header, tag)).toBe(hits);
-  });
-
-  it('is false without the header and reads repeated headers as one list', () => {
-    expect(ifNoneMatchHits(undefined, tag)).toBe(false);
-    expect(ifNoneMatchHits(['"x"', '"abc"'], tag)).toBe(true);
   });
 });

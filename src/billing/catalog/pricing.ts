@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type {
   PricingAmountDto,
   PricingCurrencyDto,
@@ -15,7 +14,7 @@ import { Price } from '../entities/price.entity';
 
 /*
  * The pricing page as pure functions of the catalog: what the tiers cost, what
- * paying yearly saves, the feature comparison matrix and the page's entity tag.
+ * paying yearly saves, and the feature comparison matrix.
  * The service reads the catalog and caches; everything here is deterministic.
  */
 
@@ -166,25 +165,4 @@ export function buildPricing(catalog: PricingCatalog, currency?: string): Pricin
     // Admin writes keep at most one; should two ever be flagged, the first shown wins.
     recommended: catalog.plans.find((plan) => plan.recommended)?.code ?? null,
   };
-}
-
-/**
- * A strong entity tag: a hash of the body exactly as it is serialised, so
- * equal bodies share a tag across processes and restarts.
- */
-export function strongEtag(body: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url')}"`;
-}
-
-/**
- * Whether `If-None-Match` names the current representation (RFC 9110 §13.1.2):
- * `*`, or any listed tag equal to `etag` under the weak comparison.
- */
-export function ifNoneMatchHits(header: string | string[] | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  const value = Array.isArray(header) ? header.join(', ') : header;
-  if (value.trim() === '*') return true;
-  const opaque = (tag: string) => tag.replace(/^W\//, '');
-  const current = opaque(etag);
-  return (value.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => opaque(tag) === current);
 }
