@@ -121,4 +121,10 @@ export class AppProcess {
     await this.exited;
     clearTimeout(timer);
   }
+
+  /** SIGKILL, as a crashed node or an OOM kill ends a replica: no shutdown hooks, no goodbyes. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
 }
