@@ -32,6 +32,8 @@ export interface SeededUser {
   id: string;
   email: string;
   role: TenantRole | PlatformRole;
+  /** The organisation the session is in (null: platform staff). */
+  tenantId: string | null;
   accessToken: string;
   refreshToken: string;
 }
@@ -119,7 +121,12 @@ export async function seedHttpDataSet(options: SeedOptions): Promise<HttpDataSet
     await timed('articlesSeconds', () =>
       generateArticles(client, options.articles, words, prng(42)),
     );
-    const { tenants, agent } = await timed('usersSeconds', () => seedUsers(app, provisioned));
+    const accounts = new Map<SeededUser, User>();
+    const { tenants, agent } = await timed('usersSeconds', async () => {
+      const seeded = await seedUsers(app, provisioned, accounts);
+      await signIn(app, accounts);
+      return seeded;
+    });
     await timed('billingSeconds', () => subscribe(options.appUrl, tenants));
     const ticketsPerTenant = options.ticketsPerTenant ?? { min: 20, max: 50 };
     const tickets = await timed('ticketsSeconds', async () => {
@@ -134,6 +141,9 @@ export async function seedHttpDataSet(options: SeedOptions): Promise<HttpDataSet
       return count;
     });
     await timed('analyzeSeconds', () => client.query('vacuum analyze'));
+    // Signed in again last: access tokens live 15 minutes, and seeding a full
+    // data set on a busy machine can take most of that.
+    await signIn(app, accounts);
     return {
       tenants,
       agent,
@@ -167,10 +177,10 @@ async function openContext(options: SeedOptions): Promise<INestApplicationContex
 async function seedUsers(
   app: INestApplicationContext,
   provisioned: { id: string; slug: string; schemaName: string }[],
+  accounts: Map<SeededUser, User>,
 ): Promise<{ tenants: SeededTenant[]; agent: SeededUser }> {
   const passwordHash = await hashPassword(SEED_PASSWORD);
   const memberships = app.get(MembershipService);
-  const tokens = app.get(TokenService);
   const now = app.get(Clock).now();
   const person = (
     em: EntityManager,
@@ -191,14 +201,9 @@ async function seedUsers(
       updatedAt: now,
     });
     if (tenantId) memberships.add(em, tenantId, user.id, role as TenantRole);
-    const issued = tokens.issue(em, user, tenantId);
-    return {
-      id: user.id,
-      email,
-      role,
-      accessToken: issued.accessToken,
-      refreshToken: issued.refreshToken,
-    };
+    const seeded = { id: user.id, email, role, tenantId, accessToken: '', refreshToken: '' };
+    accounts.set(seeded, user);
+    return seeded;
   };
   const root = app.get(EntityManager);
   const tenants: SeededTenant[] = [];
@@ -222,6 +227,25 @@ async function seedUsers(
   const agent = person(em, 'agent@support.bench.example.com', PlatformRole.Support, null);
   await em.flush();
   return { tenants, agent };
+}
+
+/** A session for every seeded user (a new refresh-token family each), as a sign-in starts one. */
+async function signIn(
+  app: INestApplicationContext,
+  accounts: Map<SeededUser, User>,
+): Promise<void> {
+  const tokens = app.get(TokenService);
+  const seeded = [...accounts];
+  const BATCH = 500;
+  for (let start = 0; start < seeded.length; start += BATCH) {
+    const em = app.get(EntityManager).fork();
+    for (const [person, user] of seeded.slice(start, start + BATCH)) {
+      const issued = tokens.issue(em, user, person.tenantId);
+      person.accessToken = issued.accessToken;
+      person.refreshToken = issued.refreshToken;
+    }
+    await em.flush();
+  }
 }
 
 interface PricingBody {
@@ -353,6 +377,9 @@ async function seedTickets(
       statusEvents,
       supportTier,
     );
+    // The once-a-minute breach job would have marked what is already overdue;
+    // left unmarked, its first run after seeding marks (and logs) thousands at once.
+    const overdue = (dueAt: Date | null) => (dueAt && dueAt.getTime() < now ? dueAt : null);
     queueRows.push([
       ticketId,
       tenant.id,
@@ -363,6 +390,8 @@ async function seedTickets(
       due.firstResponseDueAt,
       due.resolutionDueAt,
       firstResponseAt,
+      firstResponseAt ? null : overdue(due.firstResponseDueAt),
+      overdue(due.resolutionDueAt),
       new Date(createdAt),
       updatedAt,
     ]);
@@ -413,7 +442,8 @@ async function seedTickets(
   await insertRows(
     client,
     `platform.support_queue (ticket_id, tenant_id, number, status, priority, requester_id,
-       first_response_due_at, resolution_due_at, first_response_at, created_at, updated_at)`,
+       first_response_due_at, resolution_due_at, first_response_at, first_response_breached_at,
+       resolution_breached_at, created_at, updated_at)`,
     [
       'uuid',
       'uuid',
@@ -421,6 +451,8 @@ async function seedTickets(
       'text',
       'text',
       'uuid',
+      'timestamptz',
+      'timestamptz',
       'timestamptz',
       'timestamptz',
       'timestamptz',

@@ -4,6 +4,7 @@ import { AppProcess, BENCH_SECRETS } from '../lib/app-process';
 import { BaselineServer } from '../lib/baseline-server';
 import { COMMON, prng, SUPPORT_WORDS } from '../lib/kb-articles';
 import { drive, Endpoint, LoadResult, mixed } from '../lib/load';
+import { processCpuMs } from '../lib/process-cpu';
 import { mib, ms, ratio } from '../lib/report';
 import type { Scenario } from '../lib/scenario';
 import { HttpDataSet, SEED_PASSWORD, seedHttpDataSet, SeededTenant } from '../lib/seed';
@@ -64,15 +65,23 @@ export const http: Scenario = {
       baseline = await BaselineServer.start({ databaseUrl, jwtSecret: BENCH_SECRETS.JWT_SECRET });
       const list = endpoints.find((e) => e.name === LIST_TICKETS)!;
       const pairs: { ours: LoadResult; baseline: LoadResult }[] = [];
+      const cpu = { ours: { ms: 0, requests: 0 }, baseline: { ms: 0, requests: 0 } };
+      const measured = async (pid: number, url: string, into: typeof cpu.ours) => {
+        const before = processCpuMs(pid);
+        const result = await drive(list, { ...load, url, connections: options.connections });
+        into.ms += processCpuMs(pid) - before;
+        into.requests += result.requests;
+        return result;
+      };
       for (let round = 0; round < BASELINE_ROUNDS; round++) {
-        const ours = await drive(list, { ...load, connections: options.connections });
-        const bare = await drive(list, {
-          ...load,
-          url: baseline.url,
-          connections: options.connections,
-        });
+        const ours = await measured(app.pid, app.url, cpu.ours);
+        const bare = await measured(baseline.pid, baseline.url, cpu.baseline);
         pairs.push({ ours, baseline: bare });
       }
+      const cpuPerRequest = {
+        ours: cpu.ours.ms / cpu.ours.requests,
+        baseline: cpu.baseline.ms / cpu.baseline.requests,
+      };
       const best = (results: LoadResult[]) => results.reduce((a, b) => (b.rps > a.rps ? b : a));
       const listOurs = best(pairs.map((p) => p.ours));
       const baselineList = best(pairs.map((p) => p.baseline));
@@ -104,6 +113,7 @@ export const http: Scenario = {
         mixed: mixedResults,
         mixedRate: options.rate,
         listTicketsRounds: pairs,
+        listTicketsCpuMsPerRequest: cpuPerRequest,
         peakRssBytes: peakRss,
       });
 
@@ -124,6 +134,13 @@ export const http: Scenario = {
             : {}),
         });
       }
+      report.add({
+        group: 'http: saturation',
+        scenario: `${LIST_TICKETS}: server CPU per request (user + system)`,
+        ours: ms(cpuPerRequest.ours),
+        baseline: `${ms(cpuPerRequest.baseline)} (node:http + pg)`,
+        ratio: ratio(cpuPerRequest.ours, cpuPerRequest.baseline),
+      });
       for (const result of mixedResults) {
         const kb = result.name === 'KB search';
         report.add({
@@ -165,11 +182,13 @@ export const http: Scenario = {
  * figures, and a row with errors never meets its target (a fast error is not a
  * fast endpoint).
  */
-const clean = (r: LoadResult): boolean => r.errors + r.non2xx === 0;
+const clean = (r: LoadResult): boolean => r.requests > 0 && r.errors + r.non2xx === 0;
 const failures = (r: LoadResult): string =>
   clean(r)
     ? ''
-    : `, ${r.errors + r.non2xx} ERRORS (${r.errors} timeouts/connection errors, statuses ${JSON.stringify(r.statuses)})`;
+    : r.requests === 0
+      ? ', NO RESPONSE in the run'
+      : `, ${r.errors + r.non2xx} ERRORS (${r.errors} timeouts/connection errors, statuses ${JSON.stringify(r.statuses)})`;
 
 /**
  * The requests, each spread over the data set by `setupRequest` (a tenant,
