@@ -10,7 +10,7 @@ import { ms, ratio } from '../lib/report';
 import type { Scenario } from '../lib/scenario';
 
 const TARGET_PER_SECOND = 1_000;
-/** The app's pool (DATABASE_POOL_MAX default); the baseline gets as many connections. */
+/** Database connections on both sides: the app (DATABASE_POOL_MAX) and the baseline alike. */
 const POOL_MAX = 10;
 
 /**
