@@ -50,20 +50,18 @@ export const http: Scenario = {
       const endpoints = criticalEndpoints(data);
       const load = { url: app.url, durationSeconds: options.duration };
 
+      const list = endpoints.find((e) => e.name === LIST_TICKETS)!;
+
       // Warm-up: JIT, pools and caches, so the first endpoint measured is not the cold one.
-      await drive(
-        endpoints.find((e) => e.name === LIST_TICKETS)!,
-        {
-          ...load,
-          connections: options.connections,
-          durationSeconds: Math.min(3, options.duration),
-        },
-      );
+      await drive(list, {
+        ...load,
+        connections: options.connections,
+        durationSeconds: Math.min(3, options.duration),
+      });
 
       // List tickets beside the baseline in alternating rounds, best of each:
       // on a shared machine a single pair can straddle someone else's burst.
       baseline = await BaselineServer.start({ databaseUrl, jwtSecret: BENCH_SECRETS.JWT_SECRET });
-      const list = endpoints.find((e) => e.name === LIST_TICKETS)!;
       const pairs: { ours: LoadResult; baseline: LoadResult }[] = [];
       const cpu = { ours: { ms: 0, requests: 0 }, baseline: { ms: 0, requests: 0 } };
       const measured = async (pid: number, url: string, into: typeof cpu.ours) => {
@@ -97,6 +95,8 @@ export const http: Scenario = {
         const result = await drive(endpoint, { ...load, connections: options.connections });
         saturation.push(result);
       }
+      // `mixed` shares the connections out: at least two per endpoint, so one
+      // slow response does not stall an endpoint's whole share of the rate.
       const mixedResults = await mixed(endpoints, {
         ...load,
         connections: Math.max(options.connections, endpoints.length * 2),
