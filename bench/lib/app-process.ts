@@ -62,11 +62,15 @@ export class AppProcess {
       ...options.env,
     };
     const started = performance.now();
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/src/main.js')], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...profileFlags(), join(PROJECT_ROOT, 'dist/src/main.js')],
+      {
+        cwd: PROJECT_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const output: string[] = [];
     const keep = (chunk: Buffer) => {
       output.push(chunk.toString());
@@ -127,4 +131,10 @@ export class AppProcess {
     this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+/** BENCH_CPU_PROF_DIR=<dir>: every app process writes a V8 CPU profile there when it exits. */
+function profileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }

@@ -67,9 +67,11 @@ export class Report {
     }
     for (const s of this.skipped) out.write(`\nskipped: ${s.scenario} — ${s.reason}`);
     const missed = this.missed;
-    out.write(
-      `\n\n${missed.length ? `${missed.length} target(s) missed: ${missed.map((r) => r.scenario).join('; ')}` : 'every target met'}\n`,
-    );
+    const verdict = missed.length
+      ? `${missed.length} target(s) missed: ${missed.map((r) => r.scenario).join('; ')}`
+      : 'every target measured was met';
+    const unmeasured = this.skipped.length ? ` (${this.skipped.length} skipped or failed)` : '';
+    out.write(`\n\n${verdict}${unmeasured}\n`);
   }
 
   /** Writes the run to `bench/results/<timestamp>.json` and returns the path. */
