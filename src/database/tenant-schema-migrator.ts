@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import type { Migration } from '@mikro-orm/migrations';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { assertTenantSchemaName, quoteIdent } from './schema-names';
+import { LIFT_STATEMENT_TIMEOUT } from './statement-timeout';
 
 export interface SchemaMigrationOutcome {
   schemaName: string;
@@ -81,6 +82,8 @@ export class TenantSchemaMigrator {
     ]);
     if (options.create) await em.execute(`create schema ${schema}`);
     await em.execute(`set local search_path to ${schema}, public`);
+    // DDL over a large tenant table must not be cut off by the request timeout.
+    await em.execute(LIFT_STATEMENT_TIMEOUT);
     await em.execute(
       `create table if not exists ${schema}.${TENANT_MIGRATION_TABLE} (
          name text primary key,

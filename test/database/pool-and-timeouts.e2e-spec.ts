@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import request from 'supertest';
-import { LIFT_STATEMENT_TIMEOUT } from '../../src/database/orm.config';
+import { LIFT_STATEMENT_TIMEOUT } from '../../src/database/statement-timeout';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { expectProblem } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
