@@ -41,7 +41,7 @@ export class MemberService {
 
   async changeRole(userId: string, role: TenantRole): Promise<MemberDto> {
     const { em, membership } = await this.load(userId);
-    return em.transactional(async (tx) => {
+    const member = await em.transactional(async (tx) => {
       const row = await tx.findOneOrFail(Membership, { id: membership.id });
       if (row.role === role) return toDto(row, await tx.findOneOrFail(User, { id: userId }));
       this.assertMayTouchOwners(row.role, role);
@@ -58,9 +58,11 @@ export class MemberService {
         tx,
       );
       await tx.flush();
-      this.memberships.forget(row.tenantId, userId);
       return toDto(row, await tx.findOneOrFail(User, { id: userId }));
     });
+    // After the commit: forgotten earlier, a request in between would cache the old role again.
+    this.memberships.forget(membership.tenantId, userId);
+    return member;
   }
 
   async remove(userId: string): Promise<void> {
@@ -79,8 +81,8 @@ export class MemberService {
         tx,
       );
       await tx.flush();
-      this.memberships.forget(row.tenantId, userId);
     });
+    this.memberships.forget(membership.tenantId, userId);
   }
 
   private async load(userId: string): Promise<{ em: EntityManager; membership: Membership }> {
