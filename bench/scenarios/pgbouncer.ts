@@ -89,6 +89,7 @@ export const pgbouncer: Scenario = {
       }
       const emails = fleet.tenants.map((t) => `owner@${t.slug}.bench.example.com`);
       const env = { DATABASE_POOL_MAX: String(APP_POOL_MAX) };
+      const load = { rate, durationSeconds: options.duration, connections: options.connections };
 
       const pooled = await AppProcess.start({ databaseUrl: pooledUrl, dataDir, env });
       let through: Measured;
@@ -96,7 +97,7 @@ export const pgbouncer: Scenario = {
       try {
         await subscribeAll(pooled.url, owners.slice(0, renewing));
         await endPeriodsAt(server, due, new Date());
-        through = await measure(pooled.url, owners, emails, rate, options.duration, async () => {
+        through = await measure(pooled.url, owners, emails, load, async () => {
           const pool = (await bouncer.pools()).find((p) => p.database === database);
           return {
             server: await serverConnections(server, database),
@@ -112,7 +113,7 @@ export const pgbouncer: Scenario = {
       const direct = await AppProcess.start({ databaseUrl: url, dataDir, env });
       let baseline: Measured;
       try {
-        baseline = await measure(direct.url, owners, emails, rate, options.duration, async () => {
+        baseline = await measure(direct.url, owners, emails, load, async () => {
           const n = await serverConnections(server, database);
           return { server: n, clients: n };
         });
@@ -134,7 +135,7 @@ export const pgbouncer: Scenario = {
       });
       const errors = (m: Measured) => m.results.reduce((n, r) => n + r.errors + r.non2xx, 0);
       const line = (m: Measured) =>
-        `${m.requests} requests, ${errors(m)} errors, p99 ${ms(m.p99)}, ` +
+        `${m.requests} requests (${(m.requests / options.duration).toFixed(0)}/s), ${errors(m)} errors, p99 ${ms(m.p99)}, ` +
         `${m.peakClientConnections} app connections over ${m.peakServerConnections} server connections (peak)`;
       report.add({
         group: GROUP,
@@ -190,16 +191,15 @@ const created = (m: Measured): number =>
   m.results.find((r) => r.name === 'create ticket')?.statuses['201'] ?? 0;
 
 /**
- * Sign-ins (a tenth of the rate), ticket lists and ticket creations, each
- * request for the next tenant in turn, while the server connections are
+ * Sign-ins (a tenth of the rate, an eighth of the connections), ticket lists and
+ * ticket creations (half the connections each), each request for the next tenant in turn, while the server connections are
  * sampled every 100 ms.
  */
 async function measure(
   url: string,
   owners: readonly SignedInOwner[],
   emails: readonly string[],
-  rate: number,
-  durationSeconds: number,
+  load: { rate: number; durationSeconds: number; connections: number },
   connectionsNow: () => Promise<{ server: number; clients: number }>,
 ): Promise<Measured> {
   const password = `bench ${BENCH_SECRETS.JWT_SECRET}`;
@@ -214,7 +214,7 @@ async function measure(
   const endpoints: { endpoint: Endpoint; share: number; connections: number }[] = [
     {
       share: 0.1,
-      connections: 2,
+      connections: Math.max(1, Math.round(load.connections / 8)),
       endpoint: {
         name: 'sign in',
         requests: [
@@ -232,7 +232,7 @@ async function measure(
     },
     {
       share: 0.45,
-      connections: 8,
+      connections: Math.max(1, Math.round(load.connections / 2)),
       endpoint: {
         name: 'list tickets',
         requests: [
@@ -249,7 +249,7 @@ async function measure(
     },
     {
       share: 0.45,
-      connections: 8,
+      connections: Math.max(1, Math.round(load.connections / 2)),
       endpoint: {
         name: 'create ticket',
         requests: [
@@ -287,7 +287,12 @@ async function measure(
   try {
     results = await Promise.all(
       endpoints.map(({ endpoint, share, connections }) =>
-        drive(endpoint, { url, connections, durationSeconds, rate: Math.max(1, rate * share) }),
+        drive(endpoint, {
+          url,
+          connections,
+          durationSeconds: load.durationSeconds,
+          rate: Math.max(1, load.rate * share),
+        }),
       ),
     );
   } finally {
