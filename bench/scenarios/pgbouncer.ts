@@ -64,9 +64,9 @@ export const pgbouncer: Scenario = {
       maxClientConnections: 1000,
     });
     const server = new Client({ connectionString: url });
-    await server.connect();
     const dataDir = join(scratch, 'pgbouncer-app');
     try {
+      await server.connect();
       // What the app sends per connection, held by the server for every session of
       // the database instead: PgBouncer drops the startup parameter (see PgBouncer.start).
       const { statementTimeoutMs } = loadConfig({
