@@ -7,6 +7,8 @@ export interface Endpoint {
   requests: autocannon.Request[];
   /** Headers on every request (e.g. `authorization`). */
   headers?: Record<string, string>;
+  /** Share of a mixed load relative to the others (default 1): sign-ins are rarer than reads. */
+  weight?: number;
 }
 
 export interface LoadResult {
@@ -86,16 +88,24 @@ export function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Mixed load: every endpoint at once, the total rate split evenly, each
+ * Mixed load: every endpoint at once, the total rate split by weight, each
  * measured on its own. Returns one result per endpoint.
  */
 export async function mixed(
   endpoints: Endpoint[],
   options: LoadOptions & { rate: number },
 ): Promise<LoadResult[]> {
-  const share = options.rate / endpoints.length;
+  const total = endpoints.reduce((sum, e) => sum + (e.weight ?? 1), 0);
   const connections = Math.max(1, Math.round(options.connections / endpoints.length));
-  return Promise.all(endpoints.map((e) => drive(e, { ...options, rate: share, connections })));
+  return Promise.all(
+    endpoints.map((e) =>
+      drive(e, {
+        ...options,
+        rate: Math.max(1, Math.round((options.rate * (e.weight ?? 1)) / total)),
+        connections,
+      }),
+    ),
+  );
 }
 
 /** Fails loudly when a load run got errors: a fast error is not a fast endpoint. */

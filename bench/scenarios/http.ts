@@ -243,6 +243,8 @@ function criticalEndpoints(data: HttpDataSet): Endpoint[] {
     },
     {
       name: 'login',
+      // A sign-in per session, not per request: argon2id costs ~40 ms of CPU by design.
+      weight: 0.1,
       requests: [
         post(
           () => '/v1/auth/login',
@@ -252,6 +254,8 @@ function criticalEndpoints(data: HttpDataSet): Endpoint[] {
     },
     {
       name: 'token refresh',
+      // Once per 15-minute access token and session.
+      weight: 0.25,
       requests: [
         post(
           () => '/v1/auth/refresh',

@@ -96,12 +96,13 @@ describe('loadConfig defaults', () => {
   });
 
   it.each([
-    [1, 5],
-    [2, 5],
-    [4, 9],
+    [1, 10],
+    [2, 10],
+    [4, 10],
+    [8, 17],
     [16, 33],
   ])(
-    'sizes the default pool for %i cores at %i connections (twice the cores plus one, at least 5)',
+    'sizes the default pool for %i cores at %i connections (twice the cores plus one, at least 10)',
     (cores, max) => {
       expect(defaultPoolMax(cores)).toBe(max);
     },

@@ -353,11 +353,13 @@ const cron = makeValidator<string>((raw) => {
  * one for the disk) applied to the cores this process sees. A Node process
  * runs JavaScript on one thread, so more connections than that only queue
  * inside PostgreSQL (and multiply by replicas); fewer leave the database idle
- * while requests wait. At least 5, so a request holding a transaction and a
- * few concurrent reads never wait on each other on a small machine.
+ * while requests wait. At least 10 (the fixed default before it was sized): on
+ * a small machine a request holding a transaction, the outbox, the jobs and
+ * the SLA sweeps each take a connection at once, and the whole test suite and
+ * every figure in docs/performance.md ran on 10.
  */
 export function defaultPoolMax(cores = availableParallelism()): number {
-  return Math.max(5, 2 * cores + 1);
+  return Math.max(10, 2 * cores + 1);
 }
 
 const specs = {
