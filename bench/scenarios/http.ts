@@ -159,7 +159,7 @@ export const http: Scenario = {
       const achieved = mixedResults.reduce((sum, r) => sum + r.rps, 0);
       report.add({
         group: `http: mixed ${options.rate} req/s`,
-        scenario: `all ${endpoints.length} endpoints together (${options.rate} req/s asked, split evenly)`,
+        scenario: `all ${endpoints.length} endpoints together (${options.rate} req/s asked, split by weight: sign-ins 0.1, refreshes 0.25, the rest 1 each)`,
         ours: `${achieved.toFixed(0)} req/s answered`,
       });
       report.add({
