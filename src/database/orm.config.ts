@@ -109,9 +109,10 @@ export function buildOrmOptions(config: AppConfig, overrides: OrmOverrides = {})
         connectionTimeoutMillis: config.database.connectTimeoutMs,
         application_name: 'groundwork',
         ssl: sslFromUrl(url.reveal()),
-        // A startup parameter, not a session SET: it binds this client's
-        // connection only, so PgBouncer in transaction mode can carry it per
-        // client (see docs/deployment.md). pg sends nothing for 0 (no limit).
+        // A startup parameter, not a session SET: it binds this connection
+        // only, and never leaks to another client through a pooler. PgBouncer
+        // refuses unknown startup parameters: there it is ignored and set on
+        // the role instead (docs/deployment.md). pg sends nothing for 0.
         statement_timeout: config.database.statementTimeoutMs,
       },
     },
