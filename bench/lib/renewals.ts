@@ -2,42 +2,47 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { InvoiceReason } from '../../src/billing/entities/invoice.entity';
 import { JOB_SCHEMA } from '../../src/common/jobs/job-queue';
+import { inParallel } from './parallel';
 import type { SignedInOwner } from './tenant-fleet';
 
 /** The seeded catalog's Pro plan, monthly, USD (migrations/platform/…_catalog_seed.ts). */
 const PRO_MONTH = '0193a000-0000-7000-8001-000000000031';
 
 /**
- * A card and a paid monthly subscription for each owner's tenant, through the
- * API as a customer buys one (the first invoice and its charge are the billing
- * engine's own). A few at a time: each purchase charges the simulated gateway.
+ * A card and a paid subscription for one tenant, bought by its owner through
+ * the API as a customer buys one (the first invoice and its charge are the
+ * billing engine's own). `label` names the tenant in errors.
  */
+export async function buySubscription(
+  appUrl: string,
+  authorization: string,
+  label: string,
+  plan: { priceId: string; quantity: number },
+): Promise<void> {
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${appUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok)
+      throw new Error(`${path} for ${label}: ${response.status} ${await response.text()}`);
+  };
+  await post('/v1/billing/payment-methods', { paymentMethodId: 'pm_card_visa' });
+  await post('/v1/billing/subscription', { ...plan, trial: false });
+}
+
+/** Pro monthly for each owner's tenant, a few at a time: each purchase charges the simulated gateway. */
 export async function subscribeAll(
   appUrl: string,
   owners: readonly SignedInOwner[],
 ): Promise<void> {
-  const post = async (owner: SignedInOwner, path: string, body: unknown) => {
-    const response = await fetch(`${appUrl}${path}`, {
-      method: 'POST',
-      headers: { authorization: owner.authorization, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok)
-      throw new Error(`${path} for ${owner.tenantId}: ${response.status} ${await response.text()}`);
-  };
-  let next = 0;
-  const worker = async () => {
-    while (next < owners.length) {
-      const owner = owners[next++];
-      await post(owner, '/v1/billing/payment-methods', { paymentMethodId: 'pm_card_visa' });
-      await post(owner, '/v1/billing/subscription', {
-        priceId: PRO_MONTH,
-        quantity: 1,
-        trial: false,
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, owners.length) }, worker));
+  await inParallel(owners.length, 4, (i) =>
+    buySubscription(appUrl, owners[i].authorization, owners[i].tenantId, {
+      priceId: PRO_MONTH,
+      quantity: 1,
+    }),
+  );
 }
 
 /**

@@ -24,6 +24,8 @@ import { MembershipService } from '../../src/tenancy/members/membership.service'
 import { TenantProvisioningService } from '../../src/tenancy/tenant-provisioning.service';
 import { BENCH_SECRETS } from './app-process';
 import { generateArticles, prng, SUPPORT_WORDS, vocabulary } from './kb-articles';
+import { inParallel } from './parallel';
+import { buySubscription } from './renewals';
 
 /** The password of every seeded user (hashed once: argon2 is the slow part of seeding users). */
 export const SEED_PASSWORD = 'bench horse battery staple 42';
@@ -109,7 +111,7 @@ export async function seedHttpDataSet(options: SeedOptions): Promise<HttpDataSet
   await client.connect();
   try {
     const provisioned = await timed('provisionSeconds', () =>
-      inParallel(options.tenants, (i) =>
+      inParallel(options.tenants, CONCURRENCY, (i) =>
         app.get(TenantProvisioningService).provision({
           slug: `bench-${String(i).padStart(5, '0')}`,
           name: `Bench Org ${i}`,
@@ -264,26 +266,12 @@ async function subscribe(appUrl: string, tenants: SeededTenant[]): Promise<void>
       .map((p) => p.monthly!.priceId),
   );
   if (!paid.length) throw new Error('the catalog has no paid monthly USD price');
-  const post = async (tenant: SeededTenant, path: string, body: unknown) => {
-    const response = await fetch(`${appUrl}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${tenant.owner.accessToken}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok)
-      throw new Error(`${path} for ${tenant.slug}: ${response.status} ${await response.text()}`);
-  };
-  await inParallel(tenants.length, async (i) => {
-    await post(tenants[i], '/v1/billing/payment-methods', { paymentMethodId: 'pm_card_visa' });
-    await post(tenants[i], '/v1/billing/subscription', {
+  await inParallel(tenants.length, CONCURRENCY, (i) =>
+    buySubscription(appUrl, `Bearer ${tenants[i].owner.accessToken}`, tenants[i].slug, {
       priceId: paid[i % paid.length],
       quantity: 3,
-      trial: false,
-    });
-  });
+    }),
+  );
 }
 
 const PRIORITIES = [
@@ -487,18 +475,4 @@ async function insertRows(
      from unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) as u(${columns.join(', ')})`,
     params,
   );
-}
-
-/** Runs `work(0..n-1)` with at most `CONCURRENCY` in flight; results in index order. */
-async function inParallel<T>(n: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array<T>(n);
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const i = next++;
-      results[i] = await work(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, n) }, worker));
-  return results;
 }
