@@ -20,6 +20,7 @@ import { User } from '../identity/entities/user.entity';
 import { Invitation } from '../tenancy/entities/invitation.entity';
 import { PlatformAuditEvent } from '../tenancy/audit/platform-audit-event.entity';
 import { Membership } from '../tenancy/entities/membership.entity';
+import { TenantMilestone } from '../tenancy/onboarding/tenant-milestone.entity';
 import { OutboxMessage } from '../notifications/entities/outbox-message.entity';
 import { IdempotencyRecord } from '../common/http/idempotency-record.entity';
 import { BillingCounter } from '../billing/entities/billing-counter.entity';
@@ -52,6 +53,7 @@ export const ENTITIES = [
   ApiKey,
   Membership,
   Invitation,
+  TenantMilestone,
   PlatformAuditEvent,
   EmailToken,
   TwoFactor,
