@@ -21,6 +21,9 @@ import { nextBoundary } from './proration';
 export const BILLING_RUN_QUEUE = 'billing.run';
 export const RENEW_QUEUE = 'billing.renew';
 
+/** Renewals one worker process runs at once (each holds a database connection while it runs). */
+export const RENEW_CONCURRENCY = 4;
+
 /** A first payment left unfinished (SCA never completed) lapses after this, as on Stripe. */
 export const INCOMPLETE_TTL_MS = 23 * 3600_000;
 
@@ -91,6 +94,13 @@ export class BillingRunService implements OnModuleInit {
       policy: 'stately',
       retryLimit: 5,
       retryDelaySeconds: 30,
+      // Renewals of different subscriptions share no row (each locks its own
+      // subscription; plans and prices are read unlocked), so a worker runs
+      // several at once. Four: most of a renewal is waiting on the database
+      // and the gateway, and four connections leave the rest of the pool
+      // (at least 10) to requests.
+      batchSize: 20,
+      concurrency: RENEW_CONCURRENCY,
       handle: async (job) => {
         await this.renew(job.subscriptionId, new Date(job.periodEnd));
       },

@@ -47,8 +47,14 @@ export interface QueueDefinition<Data extends object> {
   expireInSeconds?: number;
   /** Five-field cron (UTC) on which pg-boss enqueues one job cluster-wide. */
   cron?: string;
-  /** Jobs fetched per poll (default 10); each is handled one after another. */
+  /** Jobs fetched per poll (default 10). */
   batchSize?: number;
+  /**
+   * How many jobs of a fetched batch run at once (default 1: one after
+   * another). Only for handlers that are independent of each other (each
+   * locks its own rows); every one in flight holds a database connection.
+   */
+  concurrency?: number;
   pollingIntervalSeconds?: number;
   handle(data: Data, job: { id: string }): Promise<void>;
 }
@@ -259,7 +265,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     jobs: PgBoss.Job<object>[],
   ): Promise<void> {
     // One job's failure retries that job only; the rest of the batch completes.
-    for (const job of jobs) {
+    const handleOne = async (job: PgBoss.Job<object>): Promise<void> => {
       try {
         await queue.handle(job.data, { id: job.id });
         this.completed.inc({ queue: queue.name });
@@ -273,7 +279,17 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
           message: error instanceof Error ? error.message : String(error),
         });
       }
-    }
+    };
+    // `concurrency` lanes, each taking the next job of the batch when its last one ends.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < jobs.length) await handleOne(jobs[next++]);
+    };
+    const lanes = Math.max(1, Math.min(queue.concurrency ?? 1, jobs.length));
+    // Settled, not raced: the batch ends (for shutdown's wait) only when every lane has.
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
+    const broken = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (broken) throw broken.reason;
     // A full batch means more is waiting: fetch again without the polling pause.
     const self = this.workers.get(queue.name);
     if (jobs.length === batchSize && self) boss.notifyWorker(self);
