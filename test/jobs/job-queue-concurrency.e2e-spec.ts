@@ -65,7 +65,7 @@ describe('job queue: jobs of a batch in parallel lanes', () => {
     for (const key of keys) await queue.send('test.parallel', { key, failOnce: key === 'c' });
     await eventually(
       'every parallel job done',
-      async () => lanes.parallel.done.length === keys.length,
+      () => Promise.resolve(lanes.parallel.done.length === keys.length),
       30_000,
     );
 
@@ -88,7 +88,7 @@ describe('job queue: jobs of a batch in parallel lanes', () => {
     for (const key of keys) await queue.send('test.serial', { key });
     await eventually(
       'every serial job done',
-      async () => lanes.serial.done.length === keys.length,
+      () => Promise.resolve(lanes.serial.done.length === keys.length),
       30_000,
     );
 
