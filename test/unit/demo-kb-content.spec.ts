@@ -78,14 +78,21 @@ function words(markdown: string): number {
   return markdown.split(/\s+/).filter((word) => /[A-Za-z0-9]/.test(word)).length;
 }
 
-/** `/v1/billing/invoices/{id}/pay`, `/v1/.../<id>`, `/v1/.../:id` → one shape, parameters as `{}`. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `/v1/billing/invoices/{id}/pay`, `…/<id>/pay`, `…/:id/pay` and an example with a
+ * concrete uuid (`…/0193b2c4-…/pay`) → one shape, parameters as `{}`.
+ */
 function normalisePath(path: string): string {
   return path
     .replace(/[?#].*$/, '')
     .replace(/[.,;:)]+$/, '')
     .replace(/\/$/, '')
     .split('/')
-    .map((segment) => (/^(\{[^}]*\}|<[^>]*>|:[A-Za-z_]\w*)$/.test(segment) ? '{}' : segment))
+    .map((segment) =>
+      /^(\{[^}]*\}|<[^>]*>|:[A-Za-z_]\w*)$/.test(segment) || UUID.test(segment) ? '{}' : segment,
+    )
     .join('/');
 }
 
@@ -119,6 +126,16 @@ function routeMentions(body: string): RouteMention[] {
     }
   }
   return mentions;
+}
+
+/** The routes a body names that the OpenAPI document lacks (path, or method on that path). */
+function inventedRoutes(body: string, operations: Map<string, Set<string>>): string[] {
+  return routeMentions(body)
+    .filter((mention) => {
+      const methods = operations.get(mention.path);
+      return !methods || (mention.method !== null && !methods.has(mention.method));
+    })
+    .map((mention) => mention.text);
 }
 
 function openApiOperations(): Map<string, Set<string>> {
@@ -218,16 +235,13 @@ describe('demo knowledge base content (demo/knowledge-base)', () => {
   it('names only routes that exist in openapi.json, with their method', () => {
     const operations = openApiOperations();
     expect(operations.size).toBeGreaterThan(50);
-    const invented: string[] = [];
-    let mentioned = 0;
-    for (const article of articles) {
-      for (const mention of routeMentions(article.body)) {
-        mentioned += 1;
-        const methods = operations.get(mention.path);
-        if (!methods || (mention.method && !methods.has(mention.method)))
-          invented.push(`${label(article)}: ${mention.text}`);
-      }
-    }
+    const invented = articles.flatMap((article) =>
+      inventedRoutes(article.body, operations).map((text) => `${label(article)}: ${text}`),
+    );
+    const mentioned = articles.reduce(
+      (sum, article) => sum + routeMentions(article.body).length,
+      0,
+    );
     expect(invented).toEqual([]);
     // The articles are meant to be practical: most of them name the routes they describe.
     expect(mentioned).toBeGreaterThan(articles.length);
@@ -243,6 +257,7 @@ describe('demo knowledge base content (demo/knowledge-base)', () => {
         '```',
         '',
         'The path `/v1/billing/invoices/:id/pay`, but not /v1/outside/code.',
+        '`POST /v1/billing/invoices/0193b2c4-5e1f-7a00-9c3d-2f4e6a8b0c1d/pay`',
       ].join('\n'),
     );
     expect(mentions).toEqual([
@@ -258,9 +273,19 @@ describe('demo knowledge base content (demo/knowledge-base)', () => {
         text: 'DELETE /v1/tenant/members/<userId>',
       },
       { method: null, path: '/v1/billing/invoices/{}/pay', text: '/v1/billing/invoices/:id/pay' },
+      {
+        method: 'POST',
+        path: '/v1/billing/invoices/{}/pay',
+        text: 'POST /v1/billing/invoices/0193b2c4-5e1f-7a00-9c3d-2f4e6a8b0c1d/pay',
+      },
     ]);
     const operations = openApiOperations();
-    expect(operations.get('/v1/tenant/invitations/{}/resend')).toEqual(new Set(['POST']));
-    expect(operations.has('/v1/tenant/onboarding-invented')).toBe(false);
+    expect(
+      inventedRoutes(
+        'Use `GET /v1/tenant/members`, `PUT /v1/tenant/members/{userId}`, `/v1/made-up/route` and `POST /v1/auth/2fa/*`.',
+        operations,
+      ),
+      // `POST /v1/auth/2fa/*` reads as `POST /v1/auth/2fa`, which does not exist (GET does).
+    ).toEqual(['PUT /v1/tenant/members/{userId}', '/v1/made-up/route', 'POST /v1/auth/2fa/']);
   });
 });
