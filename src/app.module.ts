@@ -31,6 +31,7 @@ import { TenantGuard } from './tenancy/tenant.guard';
 import { BillingModule } from './billing/billing.module';
 import { SupportModule } from './support/support.module';
 import { KnowledgeBaseModule } from './knowledge-base/knowledge-base.module';
+import { FeaturesModule } from './features/features.module';
 import { JobsModule } from './common/jobs/job-queue';
 import { MetricsModule } from './observability/metrics.module';
 
@@ -76,6 +77,7 @@ export class AppModule {
         BillingModule,
         SupportModule,
         KnowledgeBaseModule,
+        FeaturesModule,
       ],
       providers: [
         // The request pipeline, in this order: who is calling, for which

@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261203180200_onboarding } from './Migration20261203180200_onboarding';
+import { Migration20261203180000_feature_flags } from './Migration20261203180000_feature_flags';
 import { Migration20261203102856_list_indexes } from './Migration20261203102856_list_indexes';
 import { Migration20261202160015_two_factor } from './Migration20261202160015_two_factor';
 import { Migration20261126064930_payment_recovery } from './Migration20261126064930_payment_recovery';
@@ -36,5 +37,6 @@ export const platformMigrations: MigrationObject[] = [
   },
   { name: 'Migration20261202160015_two_factor', class: Migration20261202160015_two_factor },
   { name: 'Migration20261203102856_list_indexes', class: Migration20261203102856_list_indexes },
+  { name: 'Migration20261203180000_feature_flags', class: Migration20261203180000_feature_flags },
   { name: 'Migration20261203180200_onboarding', class: Migration20261203180200_onboarding },
 ];

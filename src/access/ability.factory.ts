@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AbilityBuilder, createMongoAbility, MongoAbility, MongoQuery } from '@casl/ability';
 import { ApiKeyPrincipal, Principal, TenantAccess } from '../common/principal';
-import { Entitlements, FEATURE_GATES } from './entitlements';
+import { Entitlements, FEATURE_GATES, FeatureFlagSet } from './entitlements';
 import { PlatformRole, TenantRole } from './roles';
 
 export const ACTIONS = ['manage', 'create', 'read', 'update', 'delete'] as const;
@@ -27,6 +27,8 @@ export const SUBJECTS = [
   'SupportMacro',
   'KbCategory',
   'KbArticle',
+  'FeatureFlag',
+  'BetaCohort',
 ] as const;
 export type Subject = (typeof SUBJECTS)[number] | 'all';
 
@@ -38,6 +40,8 @@ export interface AbilityContext {
   tenantAccess?: TenantAccess;
   /** The current tenant's plan entitlements, when the request has a tenant. */
   entitlements?: Entitlements;
+  /** The current tenant's resolved feature flags, when the request has a tenant. */
+  featureFlags?: FeatureFlagSet;
 }
 
 type Can = AbilityBuilder<AppAbility>['can'];
@@ -119,6 +123,15 @@ export class AbilityFactory {
       for (const [feature, subjects] of Object.entries(FEATURE_GATES)) {
         if (context.entitlements.features[feature] !== true) {
           cannot(['create', 'update'], [...subjects]);
+        }
+      }
+    }
+    // A flag that is off gates its subjects the same way, for everyone in the tenant.
+    if (context.featureFlags) {
+      const { enabled, gates } = context.featureFlags;
+      for (const [flag, subjects] of Object.entries(gates)) {
+        if (enabled[flag] !== true && subjects.length > 0) {
+          cannot(['create', 'update'], subjects as Subject[]);
         }
       }
     }

@@ -23,6 +23,22 @@ export abstract class EntitlementSource {
 }
 
 /**
+ * The tenant's feature flags (src/features): the operator's switches for
+ * rolling work out by plan, cohort and tenant, resolved for one tenant.
+ */
+export interface FeatureFlagSet {
+  /** Flag key → on for the tenant. Archived and unknown flags are absent: off. */
+  enabled: Readonly<Record<string, boolean>>;
+  /** Flag key → the subjects it gates: while it is off they may be read and removed, not created or changed. */
+  gates: Readonly<Record<string, readonly string[]>>;
+}
+
+export abstract class FeatureFlagSource {
+  /** The tenant's flags on `planCode` (its current plan, from the entitlements). */
+  abstract forTenant(tenantId: string, planCode: string): Promise<FeatureFlagSet>;
+}
+
+/**
  * Features that gate what a role could otherwise do: without the feature, the
  * subject may still be read and removed, but not created or changed.
  */

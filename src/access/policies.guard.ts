@@ -1,10 +1,10 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ClsService } from 'nestjs-cls';
 import { RequestStore } from '../common/request-store';
 import { AbilityFactory } from './ability.factory';
 import { AccessErrorCode, AccessException } from './access.exception';
-import { EntitlementSource } from './entitlements';
+import { EntitlementSource, FeatureFlagSource } from './entitlements';
 import { CHECK_POLICIES, IS_PUBLIC, PolicyHandler } from './policies';
 
 /**
@@ -19,6 +19,8 @@ export class PoliciesGuard implements CanActivate {
     private readonly abilities: AbilityFactory,
     private readonly cls: ClsService<RequestStore>,
     private readonly entitlements: EntitlementSource,
+    // Optional: an application context without the features module has no flags to apply.
+    @Optional() private readonly featureFlags?: FeatureFlagSource,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -32,10 +34,17 @@ export class PoliciesGuard implements CanActivate {
       throw new AccessException(AccessErrorCode.Forbidden, 'This route declares no access policy.');
     }
     const tenant = this.cls.get('tenant');
+    const entitlements = tenant ? await this.entitlements.forTenant(tenant.id) : undefined;
+    // Both cached per tenant: no query on a warm request.
+    const featureFlags =
+      tenant && entitlements && this.featureFlags
+        ? await this.featureFlags.forTenant(tenant.id, entitlements.planCode)
+        : undefined;
     const ability = this.abilities.createFor({
       principal: this.cls.get('principal'),
       tenantAccess: this.cls.get('tenantAccess'),
-      entitlements: tenant ? await this.entitlements.forTenant(tenant.id) : undefined,
+      entitlements,
+      featureFlags,
     });
     this.cls.set('ability', ability);
     if (!handlers.every((handler) => handler(ability))) {

@@ -42,6 +42,7 @@ import { SupportQueueEntry } from '../support/queue/support-queue-entry.entity';
 import { Ticket } from '../support/tickets/entities/ticket.entity';
 import { TicketEvent } from '../support/tickets/entities/ticket-event.entity';
 import { TicketMessage } from '../support/tickets/entities/ticket-message.entity';
+import { FEATURE_ENTITIES } from '../features/entities';
 
 /** Every entity, platform and tenant alike; a module adding one lists it here. */
 export const ENTITIES = [
@@ -84,6 +85,7 @@ export const ENTITIES = [
   TicketAttachment,
   SupportQueueEntry,
   SupportMacro,
+  ...FEATURE_ENTITIES,
 ];
 
 export interface OrmOverrides {
