@@ -31,6 +31,7 @@ import { TenantGuard } from './tenancy/tenant.guard';
 import { BillingModule } from './billing/billing.module';
 import { SupportModule } from './support/support.module';
 import { KnowledgeBaseModule } from './knowledge-base/knowledge-base.module';
+import { FeedbackModule } from './feedback/feedback.module';
 import { FeaturesModule } from './features/features.module';
 import { JobsModule } from './common/jobs/job-queue';
 import { MetricsModule } from './observability/metrics.module';
@@ -77,6 +78,7 @@ export class AppModule {
         BillingModule,
         SupportModule,
         KnowledgeBaseModule,
+        FeedbackModule,
         FeaturesModule,
       ],
       providers: [

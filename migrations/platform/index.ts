@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261203180100_feedback } from './Migration20261203180100_feedback';
 import { Migration20261203180200_onboarding } from './Migration20261203180200_onboarding';
 import { Migration20261203180000_feature_flags } from './Migration20261203180000_feature_flags';
 import { Migration20261203102856_list_indexes } from './Migration20261203102856_list_indexes';
@@ -38,5 +39,6 @@ export const platformMigrations: MigrationObject[] = [
   { name: 'Migration20261202160015_two_factor', class: Migration20261202160015_two_factor },
   { name: 'Migration20261203102856_list_indexes', class: Migration20261203102856_list_indexes },
   { name: 'Migration20261203180000_feature_flags', class: Migration20261203180000_feature_flags },
+  { name: 'Migration20261203180100_feedback', class: Migration20261203180100_feedback },
   { name: 'Migration20261203180200_onboarding', class: Migration20261203180200_onboarding },
 ];

@@ -19,6 +19,7 @@ export const SUBJECTS = [
   'Invoice',
   'Ticket',
   'TicketNote',
+  'Feedback',
   'PlatformTenant',
   'Outbox',
   'Plan',
@@ -60,6 +61,7 @@ const TENANT_RULES: Record<TenantRole, (can: Can, userId: string | null) => void
     can('read', 'AuditLog');
     can('manage', ['Subscription', 'PaymentMethod', 'Invoice']);
     can('manage', ['Ticket', 'TicketNote']);
+    can('create', 'Feedback');
   },
   [TenantRole.Admin]: (can) => {
     can(['read', 'update'], 'Tenant');
@@ -67,20 +69,25 @@ const TENANT_RULES: Record<TenantRole, (can: Can, userId: string | null) => void
     can('read', 'AuditLog');
     can('read', ['Subscription', 'PaymentMethod', 'Invoice']);
     can('manage', ['Ticket', 'TicketNote']);
+    can('create', 'Feedback');
   },
   [TenantRole.BillingManager]: (can, userId) => {
     can('read', ['Tenant', 'Member']);
     can('manage', ['Subscription', 'PaymentMethod', 'Invoice']);
     ownTickets(can, userId);
+    can('create', 'Feedback');
   },
   [TenantRole.SupportAgent]: (can) => {
     can('read', ['Tenant', 'Member', 'Subscription']);
     // Handles the organisation's own tickets, internal notes included.
     can('manage', ['Ticket', 'TicketNote']);
+    can('create', 'Feedback');
   },
   [TenantRole.Member]: (can, userId) => {
     can('read', ['Tenant', 'Member', 'Subscription']);
     ownTickets(can, userId);
+    // Product feedback for the operator: every member may give it (people only, see FeedbackService).
+    can('create', 'Feedback');
   },
 };
 

@@ -42,6 +42,7 @@ import { SupportQueueEntry } from '../support/queue/support-queue-entry.entity';
 import { Ticket } from '../support/tickets/entities/ticket.entity';
 import { TicketEvent } from '../support/tickets/entities/ticket-event.entity';
 import { TicketMessage } from '../support/tickets/entities/ticket-message.entity';
+import { Feedback } from '../feedback/feedback.entity';
 import { FEATURE_ENTITIES } from '../features/entities';
 
 /** Every entity, platform and tenant alike; a module adding one lists it here. */
@@ -85,6 +86,7 @@ export const ENTITIES = [
   TicketAttachment,
   SupportQueueEntry,
   SupportMacro,
+  Feedback,
   ...FEATURE_ENTITIES,
 ];
 
