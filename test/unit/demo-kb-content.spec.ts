@@ -232,6 +232,33 @@ describe('demo knowledge base content (demo/knowledge-base)', () => {
     expect(problems).toEqual([]);
   });
 
+  it('points "Related articles" at titles that exist, never at itself', () => {
+    const titles = articles
+      .map((article) => article.meta.title ?? '')
+      .filter(Boolean)
+      .sort((a, b) => b.length - a.length);
+    const problems: string[] = [];
+    for (const article of articles) {
+      const line = /^Related articles: (.+)$/m.exec(article.body)?.[1];
+      if (!line) {
+        problems.push(`${label(article)}: no "Related articles:" line`);
+        continue;
+      }
+      // Titles may hold commas ("Upgrading, downgrading, and proration"): take out the
+      // known titles, longest first; only separators may be left.
+      let rest = line;
+      for (const title of titles) rest = rest.split(title).join('\u0000');
+      const unknown = rest
+        .split('\u0000')
+        .map((part) => part.replace(/^[\s,.]+|[\s,.]+$/g, ''))
+        .filter(Boolean);
+      if (unknown.length) problems.push(`${label(article)}: unknown ${unknown.join(' | ')}`);
+      if (article.meta.title && line.includes(article.meta.title))
+        problems.push(`${label(article)}: relates to itself`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('names only routes that exist in openapi.json, with their method', () => {
     const operations = openApiOperations();
     expect(operations.size).toBeGreaterThan(50);
