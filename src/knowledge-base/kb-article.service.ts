@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
+import { TenantMilestoneService } from '../tenancy/onboarding/tenant-milestone.service';
 import { KbArticleDto, KbDeflectionResultDto, KbVoteResultDto } from './dtos/kb-article.dto';
 import { KbCategoryListDto } from './dtos/kb-category.dto';
 import { KbSearchResultDto } from './dtos/kb-search.dto';
@@ -8,7 +9,7 @@ import { KbArticle, KbArticleStatus } from './entities/kb-article.entity';
 import { KbCategory } from './entities/kb-category.entity';
 import { KbDeflection } from './entities/kb-deflection.entity';
 import { toArticleDto, toCategoryDto } from './kb-mappers';
-import { KbReader } from './kb-reader';
+import { KbReader, KbReaderContext } from './kb-reader';
 import { KbSearchService } from './kb-search.service';
 import { anyWordQuery } from './search-query';
 import { textArray } from './sql';
@@ -29,11 +30,24 @@ export class KbArticleService {
     private readonly reader: KbReader,
     private readonly searcher: KbSearchService,
     private readonly clock: Clock,
+    private readonly milestones: TenantMilestoneService,
   ) {}
 
-  search(query: string, locale: string, limit: number, offset: number): Promise<KbSearchResultDto> {
-    const { visibilities } = this.reader.current();
-    return this.searcher.search({ query, locale, visibilities, limit, offset });
+  async search(
+    query: string,
+    locale: string,
+    limit: number,
+    offset: number,
+  ): Promise<KbSearchResultDto> {
+    const reader = this.reader.current();
+    await this.noteVisit(reader);
+    return this.searcher.search({
+      query,
+      locale,
+      visibilities: reader.visibilities,
+      limit,
+      offset,
+    });
   }
 
   /**
@@ -46,7 +60,9 @@ export class KbArticleService {
 
   async categories(locale: string | undefined): Promise<KbCategoryListDto> {
     const em = this.em.fork();
-    const { visibilities } = this.reader.current();
+    const reader = this.reader.current();
+    const { visibilities } = reader;
+    await this.noteVisit(reader);
     const categories = await em.find(
       KbCategory,
       {},
@@ -72,13 +88,15 @@ export class KbArticleService {
   /** One readable article; counts a view. */
   async getBySlug(slug: string, locale: string): Promise<KbArticleDto> {
     const em = this.em.fork();
+    const reader = this.reader.current();
+    await this.noteVisit(reader);
     const article = await em.findOne(
       KbArticle,
       {
         slug,
         locale,
         status: KbArticleStatus.Published,
-        visibility: { $in: this.reader.current().visibilities },
+        visibility: { $in: reader.visibilities },
       },
       { populate: ['category'] },
     );
@@ -125,6 +143,15 @@ export class KbArticleService {
       await em.flush();
       return { id: deflection.id, deflectionCount: row.deflection_count };
     });
+  }
+
+  /**
+   * A member reading the help centre for their organisation: its onboarding
+   * checklist's first KB visit (written once; later reads cost a map lookup).
+   */
+  private async noteVisit(reader: KbReaderContext): Promise<void> {
+    if (reader.userId && reader.tenantId)
+      await this.milestones.memberVisitedKb(reader.tenantId, reader.userId);
   }
 }
 

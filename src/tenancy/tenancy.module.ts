@@ -17,6 +17,9 @@ import { SeatLimit } from './invitations/seat-limit';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { MemberService } from './members/member.service';
 import { MembershipService } from './members/membership.service';
+import { OnboardingController } from './onboarding/onboarding.controller';
+import { OnboardingService } from './onboarding/onboarding.service';
+import { TenantMilestoneService } from './onboarding/tenant-milestone.service';
 
 @Module({
   imports: [NotificationsModule],
@@ -26,6 +29,7 @@ import { MembershipService } from './members/membership.service';
     MemberController,
     AdminTenantController,
     InvitationController,
+    OnboardingController,
   ],
   providers: [
     TenantContext,
@@ -40,6 +44,8 @@ import { MembershipService } from './members/membership.service';
     AdminTenantService,
     InvitationService,
     SeatLimit,
+    OnboardingService,
+    TenantMilestoneService,
   ],
   exports: [
     TenantContext,
@@ -51,6 +57,7 @@ import { MembershipService } from './members/membership.service';
     TenantGuard,
     MembershipService,
     InvitationService,
+    TenantMilestoneService,
   ],
 })
 export class TenancyModule {}

@@ -1,4 +1,4 @@
-import { Entity, Enum, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, ManyToOne, Property } from '@mikro-orm/core';
 import { Tenant } from '../entities/tenant.entity';
 
 /** Things a tenant did that no other row records; each is written once, the first time. */
