@@ -24,6 +24,8 @@ export const SUBJECTS = [
   'Outbox',
   'Plan',
   'PlatformBilling',
+  /** The business figures report (platform staff read; admins by `manage all`). */
+  'BusinessMetrics',
   'SupportQueue',
   'SupportMacro',
   'KbCategory',

@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { BusinessMetricsController } from './business-metrics/business-metrics.controller';
+import { BusinessMetricsService } from './business-metrics/business-metrics.service';
 import { DatabaseMetrics } from './database-metrics';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
@@ -6,8 +8,8 @@ import { MetricsEndpoint } from './metrics-endpoint';
 
 @Global()
 @Module({
-  controllers: [MetricsController],
-  providers: [Metrics, MetricsEndpoint, DatabaseMetrics],
+  controllers: [MetricsController, BusinessMetricsController],
+  providers: [Metrics, MetricsEndpoint, DatabaseMetrics, BusinessMetricsService],
   exports: [Metrics, MetricsEndpoint],
 })
 export class MetricsModule {}

@@ -111,7 +111,12 @@ describe('business metrics arithmetic', () => {
       // (12 000 + 12 000 − 24 000) / 58 000 = 0.
       expect(netRevenueChurn(movement)).toBe(0);
       expect(
-        netRevenueChurn(revenueMovement([{ from: 30_000n, to: 0n }, { from: 90_000n, to: 90_000n }])),
+        netRevenueChurn(
+          revenueMovement([
+            { from: 30_000n, to: 0n },
+            { from: 90_000n, to: 90_000n },
+          ]),
+        ),
       ).toBe(0.25);
       // Expansion beyond losses: negative churn.
       expect(netRevenueChurn(revenueMovement([{ from: 30_000n, to: 40_000n }]))).toBe(-0.3333);

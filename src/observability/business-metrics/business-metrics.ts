@@ -31,13 +31,26 @@ export const METRIC_KEYS = [
   'mrr',
   'arr',
   'arpa',
+  'paying_accounts',
   'net_revenue_churn_rate',
+  'mrr_at_start',
+  'churned_mrr',
+  'contraction_mrr',
+  'expansion_mrr',
+  'new_mrr',
   'http_latency_average_ms',
   'http_latency_p95_ms',
 ] as const;
 export type MetricKey = (typeof METRIC_KEYS)[number];
 
-export type MetricUnit = 'ratio' | 'minor_units' | 'tickets_per_100_users' | 'ms';
+export const METRIC_UNITS = [
+  'ratio',
+  'minor_units',
+  'accounts',
+  'tickets_per_100_users',
+  'ms',
+] as const;
+export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 /** The launch targets; a figure without one has `target: null`. */
 export const TARGETS: Partial<Record<MetricKey, Target>> = {
@@ -100,7 +113,11 @@ export function meets(value: number | null, target: Target | null | undefined): 
  * prices × 12, yearly prices as they are. Summing these keeps MRR exact
  * (MRR = annual / 12 is rounded once, at the end).
  */
-export function annualAmount(interval: 'month' | 'year', unitAmount: number, seats: number): bigint {
+export function annualAmount(
+  interval: 'month' | 'year',
+  unitAmount: number,
+  seats: number,
+): bigint {
   const perPeriod = BigInt(unitAmount) * BigInt(seats);
   return interval === 'year' ? perPeriod : perPeriod * 12n;
 }
@@ -195,7 +212,8 @@ export function histogramQuantile(q: number, buckets: CumulativeBucket[]): numbe
   if (sorted.length < 2 || sorted[sorted.length - 1].le !== Infinity) return null;
   // Counts must not fall with a higher bound (PromQL's ensureMonotonic).
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].count < sorted[i - 1].count) sorted[i] = { ...sorted[i], count: sorted[i - 1].count };
+    if (sorted[i].count < sorted[i - 1].count)
+      sorted[i] = { ...sorted[i], count: sorted[i - 1].count };
   }
   const total = sorted[sorted.length - 1].count;
   if (total === 0) return null;
