@@ -222,6 +222,14 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     memberMay: true,
   }),
 
+  getTenantOnboarding: defineCase({
+    request: () => ({}),
+    success: 200,
+    inOtherTenant: 'own-data',
+    memberMay: true,
+    answerOnlyNew: 'booleans and times only: the checklist names no object, id or person',
+  }),
+
   updateTenant: defineCase({
     request: () => ({ body: { name: `Renamed ${tag()}` } }),
     success: 200,
