@@ -17,64 +17,64 @@ export class Migration20261203180200_onboarding extends Migration {
     this.addSql(
       'alter table "platform"."tenant_milestone" add constraint "tenant_milestone_tenant_id_foreign" foreign key ("tenant_id") references "platform"."tenant" ("id") on update cascade on delete cascade',
     );
+    // One lateral per step, each fenced (offset 0) so the planner computes it
+    // once per tenant instead of once for every column that mentions it; a
+    // filter on tenant_id reaches platform.tenant's key and every index below.
     this.addSql(`create view "platform"."tenant_onboarding" as
-with step as (
-  select t.id as tenant_id,
-         -- An owner's address is verified; the time an owner both was one and was verified.
-         (select min(greatest(u.email_verified_at, m.created_at))
-            from platform.membership m
-            join platform.user_account u on u.id = m.user_id
-           where m.tenant_id = t.id and m.role = 'owner' and u.email_verified_at is not null
-         ) as email_verified_at,
-         -- A subscription was taken (any plan, free included), unless its first payment never went through.
-         (select min(s.created_at)
-            from platform.subscription s
-           where s.tenant_id = t.id and s.status not in ('incomplete', 'incomplete_expired')
-         ) as plan_chosen_at,
-         (select min(p.created_at) from platform.payment_method p where p.tenant_id = t.id
-         ) as payment_method_added_at,
-         -- An invitation sent, or a second member (whichever came first).
-         least(
-           (select min(i.created_at) from platform.invitation i where i.tenant_id = t.id),
-           (select m.created_at from platform.membership m where m.tenant_id = t.id
-             order by m.created_at, m.id offset 1 limit 1)
-         ) as teammate_invited_at,
-         least(
-           (select min(q.created_at) from platform.support_queue q where q.tenant_id = t.id),
-           (select k.first_at from platform.tenant_milestone k
-             where k.tenant_id = t.id and k.milestone = 'kb_visit')
-         ) as first_ticket_or_kb_visit_at,
-         (select min(a.created_at) from platform.api_key a where a.tenant_id = t.id
-         ) as api_key_created_at
-    from platform.tenant t
-), counted as (
-  select step.*,
-         ((email_verified_at is not null)::int + (plan_chosen_at is not null)::int
-          + (payment_method_added_at is not null)::int + (teammate_invited_at is not null)::int
-          + (first_ticket_or_kb_visit_at is not null)::int + (api_key_created_at is not null)::int
-         ) as steps_done
-    from step
-)
-select tenant_id,
-       email_verified_at is not null as email_verified,
-       plan_chosen_at is not null as plan_chosen,
-       payment_method_added_at is not null as payment_method_added,
-       teammate_invited_at is not null as teammate_invited,
-       first_ticket_or_kb_visit_at is not null as first_ticket_or_kb_visit,
-       api_key_created_at is not null as api_key_created,
-       steps_done,
+select t.id as tenant_id,
+       ev.at is not null as email_verified,
+       pc.at is not null as plan_chosen,
+       pm.at is not null as payment_method_added,
+       ti.at is not null as teammate_invited,
+       fv.at is not null as first_ticket_or_kb_visit,
+       ak.at is not null as api_key_created,
+       n.steps_done,
        6 as steps_total,
-       steps_done = 6 as completed,
-       case when steps_done = 6 then greatest(email_verified_at, plan_chosen_at,
-         payment_method_added_at, teammate_invited_at, first_ticket_or_kb_visit_at,
-         api_key_created_at) end as completed_at,
-       email_verified_at,
-       plan_chosen_at,
-       payment_method_added_at,
-       teammate_invited_at,
-       first_ticket_or_kb_visit_at,
-       api_key_created_at
-  from counted`);
+       n.steps_done = 6 as completed,
+       case when n.steps_done = 6 then greatest(ev.at, pc.at, pm.at, ti.at, fv.at, ak.at) end as completed_at,
+       ev.at as email_verified_at,
+       pc.at as plan_chosen_at,
+       pm.at as payment_method_added_at,
+       ti.at as teammate_invited_at,
+       fv.at as first_ticket_or_kb_visit_at,
+       ak.at as api_key_created_at
+  from platform.tenant t
+  -- An owner's address is verified; the time an owner both was one and was verified.
+  cross join lateral (
+    select min(greatest(u.email_verified_at, m.created_at)) as at
+      from platform.membership m
+      join platform.user_account u on u.id = m.user_id
+     where m.tenant_id = t.id and m.role = 'owner' and u.email_verified_at is not null
+    offset 0) ev
+  -- A subscription was taken, unless its first payment never went through.
+  cross join lateral (
+    select min(s.created_at) as at from platform.subscription s
+     where s.tenant_id = t.id and s.status not in ('incomplete', 'incomplete_expired')
+    offset 0) pc
+  cross join lateral (
+    select min(p.created_at) as at from platform.payment_method p where p.tenant_id = t.id
+    offset 0) pm
+  -- An invitation sent, or a second member (whichever came first).
+  cross join lateral (
+    select least(
+             (select min(i.created_at) from platform.invitation i where i.tenant_id = t.id),
+             (select m.created_at from platform.membership m where m.tenant_id = t.id
+               order by m.created_at, m.id offset 1 limit 1)) as at
+    offset 0) ti
+  -- A ticket (its platform.support_queue row), or a member's first knowledge-base visit.
+  cross join lateral (
+    select least(
+             (select min(q.created_at) from platform.support_queue q where q.tenant_id = t.id),
+             (select k.first_at from platform.tenant_milestone k
+               where k.tenant_id = t.id and k.milestone = 'kb_visit')) as at
+    offset 0) fv
+  cross join lateral (
+    select min(a.created_at) as at from platform.api_key a where a.tenant_id = t.id
+    offset 0) ak
+  cross join lateral (
+    select ((ev.at is not null)::int + (pc.at is not null)::int + (pm.at is not null)::int
+            + (ti.at is not null)::int + (fv.at is not null)::int + (ak.at is not null)::int
+           ) as steps_done) n`);
   }
 
   override down(): void {
