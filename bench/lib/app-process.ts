@@ -6,6 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/common/paths';
 import { freePort } from '../../src/database/embedded-postgres';
 
+/**
+ * The image's `NODE_OPTIONS` (docker/Dockerfile; a unit test keeps the two
+ * equal): the server runs with the heap budget it has in production.
+ */
+export const IMAGE_NODE_OPTIONS = '--max-old-space-size=256';
+
 /** Secrets for a production-mode process; one set per bench run so several replicas agree. */
 export const BENCH_SECRETS = {
   JWT_SECRET: randomBytes(48).toString('base64url'),
@@ -23,7 +29,7 @@ export interface AppProcessOptions {
 
 /**
  * `node dist/src/main.js` in production mode against a given database, as the
- * image runs it: simulated payments, rate limits off (the load generator is one
+ * image runs it (its NODE_OPTIONS included): simulated payments, rate limits off (the load generator is one
  * IP), warn-level logs. `dist/` must be built (`npm run bench` builds it).
  */
 export class AppProcess {
@@ -49,6 +55,7 @@ export class AppProcess {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       NODE_ENV: 'production',
+      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: options.dataDir,

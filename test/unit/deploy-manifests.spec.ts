@@ -1582,7 +1582,8 @@ describe('environment variable names', () => {
   });
 
   it('are all known to the app in manifests, the Secret template, compose and the Dockerfile', () => {
-    const known = new Set([...appEnvNames(), ...toolEnvNames()]);
+    // NODE_OPTIONS is Node's own (the heap budget), read by the runtime, not the app.
+    const known = new Set([...appEnvNames(), ...toolEnvNames(), 'NODE_OPTIONS']);
     const used = new Map<string, string>();
     const note = (names: Iterable<string>, where: string) => {
       for (const name of names) used.set(name, used.has(name) ? used.get(name)! : where);

@@ -302,9 +302,11 @@ function strategicMerge(target: unknown, patch: unknown, where: string, field = 
     const key = mergeKeyOf(field, [...patch, ...target] as unknown[]);
     if (key && [...patch, ...target].every((item) => isObject(item) && key in item)) {
       const merged = [...(target as Record<string, unknown>[])];
+      // Items only the patch has come first, in the patch's order, as kustomize writes them.
+      const added: Record<string, unknown>[] = [];
       for (const item of patch as Record<string, unknown>[]) {
         const index = merged.findIndex((existing) => existing[key] === item[key]);
-        if (index === -1) merged.push(structuredClone(item));
+        if (index === -1) added.push(structuredClone(item));
         else {
           merged[index] = strategicMerge(
             merged[index],
@@ -313,7 +315,7 @@ function strategicMerge(target: unknown, patch: unknown, where: string, field = 
           ) as Record<string, unknown>;
         }
       }
-      return merged;
+      return [...added, ...merged];
     }
   }
   return structuredClone(patch);
