@@ -187,7 +187,7 @@ describe('GET /v1/admin/metrics/business', () => {
   }
 
   /**
-   * December 2030: six paying or trialing organisations (O1–O7, no O2).
+   * December 2030: seven paying or trialing organisations (O1, O3–O8).
    * January 2031 (the period under test): six sign-ups (N1–N6), renewals,
    * an upgrade, a downgrade, a churn, two dunning campaigns ending, trials
    * ending, tickets. February: two late first payments.
@@ -233,6 +233,13 @@ describe('GET /v1/admin/metrics/business', () => {
     await advance(o7, '2030-12-25');
     await card(o7, 'pm_card_visa');
     await subscribe(o7, PRICES.STARTER_MONTH, 1, true);
+
+    at('2030-12-28'); // O8: Starter monthly in EUR (1 100 EUR); its renewal will fail and stay unpaid
+    const o8 = await signUp();
+    await advance(o8, '2030-12-28');
+    await card(o8, 'pm_card_visa');
+    await subscribe(o8, PRICES.STARTER_EUR_MONTH);
+    await card(o8, 'pm_card_chargeCustomerFail');
 
     // ---- January ----
     at('2031-01-01');
@@ -328,6 +335,9 @@ describe('GET /v1/admin/metrics/business', () => {
     await signIn(o5);
     await card(o5, 'pm_card_visa'); // a new default card is charged at once ✓: recovered
 
+    at('2031-01-28');
+    await advance(o8, '2031-01-28'); // renewal fails ✗: past due, its campaign still running
+
     // ---- February: first payments on day 30 (counts) and day 31 (too late) of two January sign-ups ----
     at('2031-02-05');
     await advance(n4, '2031-02-05');
@@ -381,15 +391,15 @@ describe('GET /v1/admin/metrics/business', () => {
       met: false,
       basis: { numerator: 1, denominator: 6 },
     });
-    // ✓ O1 ×2, N1, O7, O3, O4, N2, O5; ✗ O6 ×2, O5 ×3. December and February attempts are outside.
+    // ✓ O1 ×2, N1, O7, O3, O4, N2, O5; ✗ O6 ×2, O5 ×3, O8. December and February attempts are outside.
     expect(rate('payment_success_rate')).toEqual({
-      value: 0.6154,
+      value: 0.5714,
       unit: 'ratio',
       target: { op: '>', value: 0.98 },
       met: false,
-      basis: { numerator: 8, denominator: 13 },
+      basis: { numerator: 8, denominator: 14 },
     });
-    // O5 recovered on 24 January; O6's campaign closed when staff ended it on 4 January.
+    // O5 recovered on 24 January; O6's campaign closed when staff ended it on 4 January; O8's runs on.
     expect(rate('dunning_recovery_rate')).toEqual({
       value: 0.5,
       unit: 'ratio',
@@ -439,13 +449,14 @@ describe('GET /v1/admin/metrics/business', () => {
       expansion_mrr: 5800,
       new_mrr: 8933,
     });
+    // O4 2 700 and O8 1 100 at both ends: O8's unpaid renewal (past due, in dunning) still counts.
     expect(values(figures, 'eur', keys)).toEqual({
-      mrr: 2700,
-      arr: 32_400,
-      arpa: 2700,
-      paying_accounts: 1,
+      mrr: 3800,
+      arr: 45_600,
+      arpa: 1900,
+      paying_accounts: 2,
       net_revenue_churn_rate: 0,
-      mrr_at_start: 2700,
+      mrr_at_start: 3800,
       churned_mrr: 0,
       contraction_mrr: 0,
       expansion_mrr: 0,
@@ -465,8 +476,8 @@ describe('GET /v1/admin/metrics/business', () => {
     expect(
       values(figures, 'usd', ['mrr', 'mrr_at_start', 'new_mrr', 'net_revenue_churn_rate']),
     ).toEqual({ mrr: 11_100, mrr_at_start: 0, new_mrr: 11_100, net_revenue_churn_rate: null });
-    // O1, O6, O3, O4, O5 subscribed: five first charges, all paid; O3's ticket.
-    expect(pick(figures, 'payment_success_rate').basis).toEqual({ numerator: 5, denominator: 5 });
+    // O1, O6, O3, O4, O5, O8 subscribed: six first charges, all paid; O3's ticket.
+    expect(pick(figures, 'payment_success_rate').basis).toEqual({ numerator: 6, denominator: 6 });
     expect(pick(figures, 'payment_success_rate').met).toBe(true);
     expect(pick(figures, 'support_tickets_per_100_active_users').basis?.numerator).toBe(1);
     // Nothing ended in December: no basis, no value, no verdict.
@@ -534,6 +545,13 @@ describe('GET /v1/admin/metrics/business', () => {
     expect(erroredFields(body)).toEqual(['from']);
     body = expectProblem(
       await get({ from: '2031-02-29', to: '31/03/2031' }),
+      400,
+      'validation_failed',
+    );
+    expect(erroredFields(body)).toEqual(['from', 'to']);
+    // PostgreSQL has no year 0; nothing in Groundwork predates 1970.
+    body = expectProblem(
+      await get({ from: '0000-01-01', to: '1969-12-31' }),
       400,
       'validation_failed',
     );
@@ -633,7 +651,10 @@ describe('business metrics statement count', () => {
       denominator: 6,
     });
     expect(six.length).toBe(two.length);
-    // Six aggregates plus the transaction around them, whatever else the pipeline does.
+    // The snapshot's transaction around six aggregates; the pipeline's own checks are cached.
+    expect(six).toHaveLength(8);
+    expect(six[0]).toMatch(/start transaction isolation level repeatable read read only/);
+    expect(six[7]).toMatch(/commit/);
     expect(
       six.filter((q) =>
         /platform\.(tenant|subscription|payment_attempt|dunning_campaign|support_queue|invoice_line)\b/.test(

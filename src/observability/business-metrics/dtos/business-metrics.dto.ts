@@ -3,22 +3,25 @@ import { IsISO8601, Matches } from 'class-validator';
 import { MAX_RANGE_DAYS, METRIC_KEYS, METRIC_UNITS } from '../business-metrics';
 import type { MetricKey, MetricUnit, TargetOp } from '../business-metrics';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A UTC day from 1970 on (PostgreSQL has no year 0, and nothing here is older). */
+const DAY = /^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}$/;
 
 export class BusinessMetricsQuery {
   @ApiProperty({
     example: '2031-01-01',
-    description: 'First day of the period (UTC), included.',
+    format: 'date',
+    description: 'First day of the period (UTC), included; not after today.',
   })
-  @Matches(DAY, { message: 'from must be a day, YYYY-MM-DD' })
+  @Matches(DAY, { message: 'from must be a day from 1970-01-01 on, YYYY-MM-DD' })
   @IsISO8601({ strict: true }, { message: 'from must be a real calendar day' })
   from!: string;
 
   @ApiProperty({
     example: '2031-03-31',
-    description: `Last day of the period (UTC), included; at most ${MAX_RANGE_DAYS} days after from counted inclusively.`,
+    format: 'date',
+    description: `Last day of the period (UTC), included; the period holds at most ${MAX_RANGE_DAYS} days.`,
   })
-  @Matches(DAY, { message: 'to must be a day, YYYY-MM-DD' })
+  @Matches(DAY, { message: 'to must be a day from 1970-01-01 on, YYYY-MM-DD' })
   @IsISO8601({ strict: true }, { message: 'to must be a real calendar day' })
   to!: string;
 }
