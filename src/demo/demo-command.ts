@@ -178,6 +178,7 @@ export async function generate(
   url: string,
   options: DemoOptions,
   verbose: boolean,
+  output: NodeJS.WritableStream = process.stderr,
 ): Promise<DemoSummary> {
   const settings = generationConfig(config, url, verbose);
   const app = await createApp(settings);
@@ -185,13 +186,13 @@ export async function generate(
     await migrateOnStart(app, settings);
     await withClient(url, (client) => writeMarker(client, options, null));
     const world = buildDemoWorld(options);
-    process.stderr.write(
+    output.write(
       `Generating the demo world "${options.seed}": ${options.tenants} organisations, ` +
         `${options.ticketsPerTenant} tickets each, ${options.months} months of history…\n`,
     );
     const bar = new SingleBar({
       format: '  {bar} {percentage}% | {value}/{total} | {phase}',
-      stream: process.stderr,
+      stream: output,
       hideCursor: true,
       clearOnComplete: false,
       barsize: 30,
@@ -207,7 +208,7 @@ export async function generate(
       .finally(() => bar.stop());
     await withClient(url, (client) => writeMarker(client, options, summary));
     if (verbose && summary.refusals.length > 0) {
-      process.stderr.write(
+      output.write(
         `Refused by the app (as the story expects):\n  ${summary.refusals.join('\n  ')}\n`,
       );
     }
