@@ -407,6 +407,38 @@ describe('GET /v1/admin/metrics/business', () => {
       met: null,
       basis: { numerator: 1, denominator: 2 },
     });
+    // The admin recovery report reads the same campaigns by the month they started in (O6, O5 in
+    // USD; O8, still running, in EUR): the same statuses, another question (docs/metrics).
+    const recovery = await c
+      .api()
+      .get('/v1/admin/billing/recovery')
+      .query({ from: iso('2031-01-01'), to: iso('2031-02-01') })
+      .set(await c.admin())
+      .expect(200);
+    expect(
+      (recovery.body.currencies as { currency: string; counts: Record<string, number> }[]).map(
+        ({ currency, counts }) => ({ currency, ...counts }),
+      ),
+    ).toEqual([
+      {
+        currency: 'eur',
+        started: 1,
+        recovered: 0,
+        canceled: 0,
+        writtenOff: 0,
+        closed: 0,
+        running: 1,
+      },
+      {
+        currency: 'usd',
+        started: 2,
+        recovered: 1,
+        canceled: 0,
+        writtenOff: 0,
+        closed: 1,
+        running: 0,
+      },
+    ]);
     // Tickets: O1 ×3, N1, N2 (O3's was in December). Signed in: N1–N5 and O1, O3, O5
     // (N6's organisation is suspended; staff belong to none).
     expect(rate('support_tickets_per_100_active_users')).toEqual({
