@@ -464,7 +464,9 @@ export function buildDemoWorld(options: DemoOptions): DemoWorld {
   const tenants: DemoTenant[] = [];
   for (let i = 0; i < options.tenants; i++) {
     const story =
-      i < STORIES_FIRST.length ? STORIES_FIRST[i] : STORIES_THEN[i % STORIES_THEN.length];
+      i < STORIES_FIRST.length
+        ? STORIES_FIRST[i]
+        : STORIES_THEN[(i - STORIES_FIRST.length) % STORIES_THEN.length];
     const rng = root.fork(`tenant:${i}`);
     const base = i === 0 ? SHOWCASE.name : names[(i - 1) % names.length];
     const name = i - 1 >= names.length ? `${base} ${Math.floor((i - 1) / names.length) + 1}` : base;
