@@ -4,6 +4,7 @@ import request from 'supertest';
 import { Can } from '../../src/access/policies';
 import { TenantRole } from '../../src/access/roles';
 import { Clock, ManualClock } from '../../src/common/clock';
+import { platformSchemaDiff } from '../../src/database/schema-diff';
 import { FeatureFlagService } from '../../src/features/feature-flag.service';
 import { FlagSource } from '../../src/features/feature-resolution';
 import { RequireFeature } from '../../src/features/require-feature.decorator';
@@ -277,7 +278,6 @@ describe('feature flags for organisations', () => {
   });
 
   it('has a migration that matches its entities', async () => {
-    const { platformSchemaDiff } = await import('../../src/database/schema-diff');
     const diff = await platformSchemaDiff(t.orm);
     expect(diff.up.filter((sql) => /feature_flag|beta_cohort/.test(sql))).toEqual([]);
   });
