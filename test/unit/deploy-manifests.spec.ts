@@ -616,7 +616,10 @@ describe('k8s/', () => {
     const deployment = (color: Color) =>
       find<IDeployment>(resources(), 'Deployment', colorName(color));
     const job = () => find<IJob>(resources(), 'Job', 'groundwork-migrate');
-    const backups = () => findAll<ICronJob>(resources(), 'CronJob');
+    const backups = () =>
+      findAll<ICronJob>(resources(), 'CronJob').filter(
+        (c) => c.metadata!.labels?.['app.kubernetes.io/component'] === 'backup',
+      );
     const appContainer = (color: Color): IContainer => {
       const containers = deployment(color).spec!.template.spec!.containers;
       expect(containers).toHaveLength(1);
@@ -1080,6 +1083,33 @@ describe('k8s/', () => {
             ).toBeGreaterThan(quantity(container('base', color).resources![kind]![resource]));
           }
         }
+      }
+    });
+
+    it('resets the demo world nightly with package.json "demo:reset", one run at a time, in the app\'s image, env and sandbox', () => {
+      const resources = rendering('demo');
+      const cron = find<ICronJob>(resources, 'CronJob', 'groundwork-demo-reset');
+      expect(cron.spec!.schedule).toBe('0 3 * * *');
+      expect(cron.spec!.timeZone).toBe('Etc/UTC');
+      expect(cron.spec!.concurrencyPolicy).toBe('Forbid');
+      const pod = cron.spec!.jobTemplate.spec!.template.spec!;
+      expect(pod.restartPolicy).toBe('Never');
+      const [container, ...others] = pod.containers;
+      expect(others).toEqual([]);
+      expect([...(container.command ?? []), ...(container.args ?? [])]).toEqual(
+        scriptCommand('demo:reset'),
+      );
+      const api = find<IDeployment>(resources, 'Deployment', colorName('blue')).spec!.template
+        .spec!;
+      expect(container.image).toBe(api.containers[0].image);
+      expect(container.envFrom).toEqual(api.containers[0].envFrom);
+      expect(container.securityContext).toEqual(api.containers[0].securityContext);
+      expect(pod.securityContext).toEqual(api.securityContext);
+      // Only the demo resets itself.
+      for (const overlay of OVERLAYS.filter((o) => o !== 'demo')) {
+        expect(
+          findAll<ICronJob>(rendering(overlay), 'CronJob').map((c) => c.metadata!.name),
+        ).not.toContain('groundwork-demo-reset');
       }
     });
 
