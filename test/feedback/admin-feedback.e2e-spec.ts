@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import request from 'supertest';
 import { PlatformRole } from '../../src/access/roles';
 import { CSV_COLUMNS, EXPORT_PAGE_SIZE } from '../../src/feedback/admin-feedback.service';
@@ -5,7 +6,7 @@ import { FeedbackErrorCode } from '../../src/feedback/feedback.exception';
 import { FeedbackCategory, FeedbackKind } from '../../src/feedback/feedback-rules';
 import { FeedbackService } from '../../src/feedback/feedback.service';
 import { createOrg, createUser, type Actor, type Org } from '../support/factories';
-import { erroredFields, expectProblem } from '../support/http-helpers';
+import { erroredFields, expectProblem, PROBLEM_MEDIA_TYPE } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 import { parseCsv } from './csv-parse';
 
@@ -138,6 +139,23 @@ describe('admin feedback', () => {
     expect(Object.keys(csv.responses['200'].content ?? {})).toEqual(['text/csv']);
     expect(Object.keys(csv.responses['400'].content ?? {})).toEqual(['application/problem+json']);
     expect(doc.paths['/v1/admin/feedback'].get.operationId).toBe('adminListFeedback');
+    const listParams = (
+      doc.paths['/v1/admin/feedback'].get as unknown as { parameters: { name: string }[] }
+    ).parameters.map((p) => p.name);
+    expect(listParams.sort()).toEqual(
+      [
+        'category',
+        'cursor',
+        'from',
+        'kind',
+        'limit',
+        'maxScore',
+        'minScore',
+        'q',
+        'tenantId',
+        'to',
+      ].sort(),
+    );
     expect(doc.paths['/v1/admin/feedback/summary'].get.responses['200'].content).toHaveProperty(
       'application/json',
     );
@@ -237,6 +255,42 @@ describe('admin feedback', () => {
       expectProblem(res, 400, FeedbackErrorCode.CursorInvalid);
     });
   });
+
+  it.each(['/v1/admin/feedback', '/v1/admin/feedback/summary', '/v1/admin/feedback/export.csv'])(
+    '%s never answers generated queries with a 5xx',
+    async (path) => {
+      const key = fc.constantFrom(
+        'tenantId',
+        'kind',
+        'category',
+        'minScore',
+        'maxScore',
+        'from',
+        'to',
+        'q',
+        'limit',
+        'cursor',
+      );
+      const value = fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 30 }),
+        fc.integer({ min: -5, max: 200 }).map(String),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.uuid(),
+        fc.constantFrom('rating', 'nps', 'bug', '%', '_', '\\'),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.dictionary(key, value, { maxKeys: 5 }), async (query) => {
+          const res = await api().get(path).query(query).set(admin.headers);
+          expect(res.status).toBeLessThan(500);
+          if (res.status !== 200) {
+            expect(res.status).toBe(400);
+            expect(res.headers['content-type']).toMatch(PROBLEM_MEDIA_TYPE);
+          }
+        }),
+        { numRuns: 60 },
+      );
+    },
+  );
 
   describe('GET /v1/admin/feedback/summary', () => {
     const summary = (query: Record<string, string> = {}) =>

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import request from 'supertest';
 import { PlatformRole, TenantRole } from '../../src/access/roles';
 import { CommonException } from '../../src/common/errors/common.exception';
@@ -8,7 +9,7 @@ import { FeedbackService } from '../../src/feedback/feedback.service';
 import { MembershipService } from '../../src/tenancy/members/membership.service';
 import { TenancyErrorCode } from '../../src/tenancy/tenancy.exception';
 import { createOrg, createUser, type Org } from '../support/factories';
-import { erroredFields, expectProblem } from '../support/http-helpers';
+import { erroredFields, expectProblem, PROBLEM_MEDIA_TYPE } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 interface StoredRow {
@@ -195,6 +196,43 @@ describe('POST /v1/feedback', () => {
         .expect(400);
       expectProblem(res, 400, 'malformed_json');
     });
+  });
+
+  it('never answers a generated body with a 5xx, and stores only what it accepts', async () => {
+    const fuzzed = await createOrg(t.app);
+    let accepted = 0;
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.integer({ min: -20, max: 20 }),
+    );
+    const body = fc.record(
+      {
+        kind: fc.oneof(fc.constantFrom('rating', 'nps'), value),
+        score: fc.oneof(fc.integer({ min: -2, max: 12 }), fc.double(), value),
+        category: fc.oneof(fc.constantFrom(...Object.values(FeedbackCategory)), value),
+        message: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), value),
+        context: fc.oneof(
+          fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), value, { maxKeys: 25 }),
+          value,
+        ),
+        extra: value,
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (generated) => {
+        const res = await api().post('/v1/feedback').set(fuzzed.headers).send(generated);
+        expect(res.status).toBeLessThan(500);
+        if (res.status === 201) accepted++;
+        else {
+          expect(res.status).toBe(400);
+          expect(res.headers['content-type']).toMatch(PROBLEM_MEDIA_TYPE);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect(await rowsOf(fuzzed.tenant.id)).toHaveLength(accepted);
   });
 
   it('refuses anonymous callers with 401', async () => {
