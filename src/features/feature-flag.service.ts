@@ -420,7 +420,8 @@ export class FeatureFlagService {
   // Internals
 
   private async setArchived(key: string, archived: boolean): Promise<AdminFeatureFlagDto> {
-    const flag = await this.write({ catalog: true, allTenants: true }, async (em) => {
+    // Tenants' cached overrides include archived flags' (unused while archived): the catalog alone changes.
+    const flag = await this.write({ catalog: true }, async (em) => {
       const row = await this.loadFlag(em, key);
       if (Boolean(row.archivedAt) === archived) return row;
       const now = this.clock.now();
