@@ -401,6 +401,24 @@ describe('admin: feature flags and beta cohorts', () => {
     });
   });
 
+  it("drops an organisation's overrides and cohort memberships with the organisation's row", async () => {
+    const { key } = await createFlag();
+    const cohort = await createCohort();
+    const org = await createOrg(t.app);
+    await api()
+      .put(`/v1/admin/features/${key}/overrides/${org.tenant.id}`)
+      .set(admin.headers)
+      .send({ enabled: true })
+      .expect(200);
+    await api()
+      .put(`/v1/admin/cohorts/${cohort.key}/members/${org.tenant.id}`)
+      .set(admin.headers)
+      .expect(200);
+    await t.em().execute('delete from "platform"."tenant" where "id" = ?', [org.tenant.id]);
+    expect(await t.em().count(FeatureFlagOverride, { tenantId: org.tenant.id })).toBe(0);
+    expect(await t.em().count(BetaCohortMember, { tenantId: org.tenant.id })).toBe(0);
+  });
+
   describe('cohorts', () => {
     it('creates, renames and refuses duplicate or malformed keys', async () => {
       const cohort = await createCohort();
