@@ -39,13 +39,16 @@ export const TENANT_ARCHIVE_VERSION = 1;
  * sessions must be opened again (a token is never carried elsewhere), sent
  * mail is history of the old instance and a pending one must not go out
  * twice, replay records expire within a day, and deflections point at
- * help-centre articles, which belong to the operator, not to the tenant.
+ * help-centre articles, which belong to the operator, not to the tenant;
+ * so do feature flag overrides and beta cohort memberships (ADR 0023).
  */
 export const LEFT_BEHIND: Record<string, string> = {
   refresh_token: 'sessions: members sign in again',
   outbox: 'mail of the old instance: never sent twice',
   idempotency_key: 'replay records expire within a day',
   kb_deflection: "points at the operator's help-centre articles",
+  feature_flag_override: "the operator's rollout decisions on this instance, on its flags",
+  beta_cohort_member: "the operator's beta cohorts on this instance",
 };
 
 /** Shared rows a tenant's rows point at: brought along when absent, never overwritten. */
