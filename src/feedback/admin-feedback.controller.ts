@@ -59,7 +59,8 @@ export class AdminFeedbackController {
   async export(@Query() query: FeedbackFilterQuery): Promise<StreamableFile> {
     const chunks = await this.feedback.export(query);
     const day = this.clock.now().toISOString().slice(0, 10);
-    return new StreamableFile(Readable.from(chunks), {
+    // Byte mode: the stream buffers about 16 KiB ahead of a slow client, not 16 pages of rows.
+    return new StreamableFile(Readable.from(chunks, { objectMode: false }), {
       type: 'text/csv; charset=utf-8',
       disposition: `attachment; filename="feedback-${day}.csv"`,
     });

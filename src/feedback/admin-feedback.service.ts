@@ -117,8 +117,10 @@ export class AdminFeedbackService {
   /** Newest first (time given, then id), keyset-paginated. */
   async list(query: ListFeedbackQuery): Promise<FeedbackPageDto> {
     const em = this.em.fork();
-    const after = query.cursor ? await this.position(em, query.cursor) : undefined;
+    const after = query.cursor ? { cursor: query.cursor } : undefined;
     const rows = await this.page(em, query, after, query.limit + 1);
+    // One statement per page; only an empty page asks whether its cursor was one of ours.
+    if (rows.length === 0 && query.cursor) await this.assertCursor(em, query.cursor);
     return toPage(rows, query.limit, toDto);
   }
 
@@ -198,14 +200,20 @@ export class AdminFeedbackService {
     }
   }
 
+  /** Rows after a position: a row seen last (the export) or a cursor id (the list, looked up in SQL). */
   private page(
     em: EntityManager,
     filters: Partial<FeedbackFilterQuery>,
-    after: Position | undefined,
+    after: Position | { cursor: string } | undefined,
     limit: number,
   ): Promise<FeedbackRow[]> {
     const { clauses, params } = filterSql(filters);
-    if (after) {
+    if (after && 'cursor' in after) {
+      clauses.push(
+        '(f.created_at, f.id) < (select c.created_at, c.id from platform.feedback c where c.id = ?)',
+      );
+      params.push(after.cursor);
+    } else if (after) {
       clauses.push('(f.created_at, f.id) < (?, ?)');
       params.push(after.createdAt, after.id);
     }
@@ -218,10 +226,10 @@ export class AdminFeedbackService {
     );
   }
 
-  /** Where a cursor (the last id of the previous page) stands in the sort order. */
-  private async position(em: EntityManager, cursor: string): Promise<Position> {
-    const [row] = await em.execute<{ created_at: Date | string }[]>(
-      'select created_at from platform.feedback where id = ?',
+  /** Refuses a cursor that is no feedback's id (a page after it would silently be empty). */
+  private async assertCursor(em: EntityManager, cursor: string): Promise<void> {
+    const [row] = await em.execute<{ id: string }[]>(
+      'select id from platform.feedback where id = ?',
       [cursor],
     );
     if (!row) {
@@ -230,7 +238,6 @@ export class AdminFeedbackService {
         'cursor is not the nextCursor of a feedback page.',
       );
     }
-    return { createdAt: new Date(row.created_at), id: cursor };
   }
 }
 
