@@ -292,6 +292,37 @@ describe('POST /v1/feedback', () => {
       expect(await rowsOf(a.tenant.id)).toEqual([]);
     });
 
+    it("refuses B's owner naming A by slug, a removed member of A, and B's API key in A", async () => {
+      const a = await createOrg(t.app);
+      const b = await createOrg(t.app);
+      const body = { kind: 'nps', score: 1 };
+      const bySlug = await api()
+        .post('/v1/feedback')
+        .set({ Authorization: b.headers.Authorization, 'X-Tenant-Id': a.tenant.slug })
+        .send(body)
+        .expect(404);
+      expectProblem(bySlug, 404, TenancyErrorCode.TenantNotFound);
+
+      const leaver = await createUser(t.app, { tenant: a.tenant, role: TenantRole.Member });
+      await api().delete(`/v1/tenant/members/${leaver.user.id}`).set(a.headers).expect(204);
+      const removed = await api().post('/v1/feedback').set(leaver.headers).send(body).expect(404);
+      expectProblem(removed, 404, TenancyErrorCode.TenantNotFound);
+
+      const key = await api()
+        .post('/v1/tenant/api-keys')
+        .set(b.headers)
+        .send({ name: 'B key' })
+        .expect(201);
+      const byKey = await api()
+        .post('/v1/feedback')
+        .set({ 'X-Api-Key': key.body.key as string, 'X-Tenant-Id': a.tenant.id })
+        .send(body)
+        .expect(404);
+      expectProblem(byKey, 404, TenancyErrorCode.TenantNotFound);
+      expect(await rowsOf(a.tenant.id)).toEqual([]);
+      expect(await rowsOf(b.tenant.id)).toEqual([]);
+    });
+
     it('stores feedback under the organisation the request acts for', async () => {
       const a = await createOrg(t.app);
       const b = await createOrg(t.app);
