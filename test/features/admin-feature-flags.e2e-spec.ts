@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { PlatformRole } from '../../src/access/roles';
-import { FeatureFlag } from '../../src/features/entities';
-import { BetaCohort, BetaCohortMember, FeatureFlagOverride } from '../../src/features/entities';
+import {
+  BetaCohort,
+  BetaCohortMember,
+  FeatureFlag,
+  FeatureFlagOverride,
+} from '../../src/features/entities';
 import { PlatformAuditEvent } from '../../src/tenancy/audit/platform-audit-event.entity';
 import { Actor, createOrg, createUser, Org } from '../support/factories';
 import { erroredFields, expectProblem } from '../support/http-helpers';
@@ -417,6 +421,32 @@ describe('admin: feature flags and beta cohorts', () => {
     await t.em().execute('delete from "platform"."tenant" where "id" = ?', [org.tenant.id]);
     expect(await t.em().count(FeatureFlagOverride, { tenantId: org.tenant.id })).toBe(0);
     expect(await t.em().count(BetaCohortMember, { tenantId: org.tenant.id })).toBe(0);
+  });
+
+  it('answers concurrent writes of the same key with one success and conflicts, never a 5xx', async () => {
+    const key = uniqueKey();
+    const creates = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        api().post('/v1/admin/features').set(admin.headers).send(flagBody({ key })),
+      ),
+    );
+    expect(creates.map((res) => res.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const res of creates.filter((r) => r.status === 409)) {
+      expectProblem(res, 409, 'feature_flag_key_taken');
+    }
+    expect(await auditOf({ flagKey: key })).toHaveLength(1);
+
+    const org = await createOrg(t.app);
+    const overrides = await Promise.all(
+      [true, false, true, false, true, false].map((enabled) =>
+        api()
+          .put(`/v1/admin/features/${key}/overrides/${org.tenant.id}`)
+          .set(admin.headers)
+          .send({ enabled }),
+      ),
+    );
+    for (const res of overrides) expect([200, 409]).toContain(res.status);
+    expect(await t.em().count(FeatureFlagOverride, { tenantId: org.tenant.id })).toBe(1);
   });
 
   describe('cohorts', () => {
