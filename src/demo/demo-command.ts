@@ -196,6 +196,9 @@ export async function generate(
       hideCursor: true,
       clearOnComplete: false,
       barsize: 30,
+      // Without a terminal (a CronJob's log), a line every 15 seconds instead of a redrawn bar.
+      noTTYOutput: true,
+      notTTYSchedule: 15_000,
     });
     bar.start(1, 0, { phase: 'people' });
     const summary = await new DemoGenerator(app, world, {
@@ -226,8 +229,8 @@ export function describeWorld(result: GenerateResult, publicUrl: string): string
     lines.push(
       `Demo world "${result.options.seed}": ${summary.tenants} organisations, ${summary.users} people, ` +
         `${summary.tickets} tickets, ${summary.kbArticles} knowledge-base articles in ${summary.kbCategories} categories; ` +
-        `${summary.renewals} renewals, ${summary.retries} payment retries, ${summary.dunningSteps} dunning steps` +
-        (summary.extras.length ? `; ${summary.extras.join(', ')}` : '') +
+        `${summary.renewals} renewals, ${summary.retries} payment retries, ${summary.dunningSteps} dunning steps; ` +
+        `${summary.feedback} feedback answers, ${summary.betaCohorts} beta cohort with ${summary.featureFlags} feature flags` +
         (result.summary ? ` (generated in ${(summary.ms / 1000).toFixed(1)} s)` : ''),
     );
   }

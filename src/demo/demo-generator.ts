@@ -12,9 +12,15 @@ import { SlaBreachService } from '../support/queue/sla-breach.service';
 import { TicketStatus } from '../support/tickets/ticket-status';
 import { MembershipService } from '../tenancy/members/membership.service';
 import { TenantProvisioningService } from '../tenancy/tenant-provisioning.service';
-import { BillingStep, demoPassword, DemoTenant, DemoTicket, DemoWorld } from './demo-world';
+import {
+  BillingStep,
+  DemoFeatures,
+  demoPassword,
+  DemoTenant,
+  DemoTicket,
+  DemoWorld,
+} from './demo-world';
 import { KbContentCategory, loadKbContent } from './kb-content';
-import { DemoExtras } from './demo-extras';
 import { takeOverClock } from './simulated-time';
 
 const HOUR = 3_600_000;
@@ -38,7 +44,9 @@ export interface DemoSummary {
   renewals: number;
   dunningSteps: number;
   retries: number;
-  extras: string[];
+  feedback: number;
+  featureFlags: number;
+  betaCohorts: number;
   ms: number;
 }
 
@@ -102,13 +110,14 @@ export class DemoGenerator {
       renewals: 0,
       dunningSteps: 0,
       retries: 0,
-      extras: [],
+      feedback: 0,
+      featureFlags: 0,
+      betaCohorts: 0,
       ms: 0,
     };
     try {
       await this.createStaff();
       const kb = this.options.kb ?? loadKbContent();
-      const extras = new DemoExtras(this.app, this.world);
       const actions = this.plan();
       const total = kb.reduce((n, c) => n + c.articles.length, 0) + actions.length + 1;
       let done = 0;
@@ -120,7 +129,6 @@ export class DemoGenerator {
         tick(action.label);
       }
       await this.advanceTo(this.world.until);
-      this.summary.extras = await extras.seed(this.tenantIds, this.users, this.clock);
       tick('done');
       this.summary.ms = Math.round(performance.now() - started);
       return this.summary;
@@ -148,7 +156,29 @@ export class DemoGenerator {
         });
       }
       for (const ticket of tenant.tickets) actions.push(...this.ticketActions(tenant, ticket));
+      for (const feedback of tenant.feedback) {
+        actions.push({
+          at: feedback.at,
+          label: `feedback ${tenant.slug}`,
+          run: async () => {
+            const res = await this.call('POST', '/v1/feedback', {
+              as: feedback.email,
+              tenant: tenant.slug,
+              body: {
+                kind: feedback.kind,
+                score: feedback.score,
+                category: feedback.category,
+                ...(feedback.message ? { message: feedback.message } : {}),
+                context: { page: feedback.page },
+              },
+            });
+            if (res) this.summary.feedback++;
+          },
+        });
+      }
     }
+    const features = this.world.features;
+    actions.push({ at: features.at, label: 'beta cohort', run: () => this.features(features) });
     return actions
       .map((action, seq) => ({ ...action, seq }))
       .sort((a, b) => a.at.getTime() - b.at.getTime() || a.seq - b.seq);
@@ -340,6 +370,39 @@ export class DemoGenerator {
     }
   }
 
+  /** The beta cohort and its flags, by the platform admin through the admin API. */
+  private async features(features: DemoFeatures): Promise<void> {
+    const admin = { as: this.world.staff[0].email, required: true };
+    const { cohort } = features;
+    await this.call('POST', '/v1/admin/cohorts', {
+      ...admin,
+      body: { key: cohort.key, name: cohort.name, description: cohort.description },
+    });
+    this.summary.betaCohorts++;
+    for (const slug of cohort.tenants) {
+      const tenantId = this.tenantIds.get(slug);
+      if (tenantId) {
+        await this.call('PUT', `/v1/admin/cohorts/${cohort.key}/members/${tenantId}`, admin);
+      }
+    }
+    for (const flag of features.flags) {
+      await this.call('POST', '/v1/admin/features', {
+        ...admin,
+        body: {
+          key: flag.key,
+          description: flag.description,
+          defaultEnabled: false,
+          planDefaults: flag.planDefaults,
+        },
+      });
+      await this.call('PUT', `/v1/admin/features/${flag.key}/cohorts/${cohort.key}`, {
+        ...admin,
+        body: { enabled: true },
+      });
+      this.summary.featureFlags++;
+    }
+  }
+
   // ---- billing ---------------------------------------------------------------------------
 
   private async billing(tenant: DemoTenant, step: BillingStep): Promise<void> {
@@ -505,7 +568,7 @@ export class DemoGenerator {
    * is counted and skipped, unless the step is `required`.
    */
   private async call(
-    method: 'GET' | 'POST' | 'PATCH',
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT',
     url: string,
     options: { as: string; tenant?: string; body?: object; required?: boolean },
   ): Promise<unknown> {

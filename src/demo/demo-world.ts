@@ -122,6 +122,18 @@ export interface DemoTicket {
   rating: { at: Date; score: number; comment?: string } | null;
 }
 
+/** Product feedback a member sends (`POST /v1/feedback`): a quarterly NPS survey, now and then a rating. */
+export interface DemoFeedback {
+  at: Date;
+  email: string;
+  kind: 'nps' | 'rating';
+  score: number;
+  category:
+    'bug' | 'feature_request' | 'billing' | 'support' | 'usability' | 'performance' | 'other';
+  message: string | null;
+  page: string;
+}
+
 export interface DemoTenant {
   slug: string;
   name: string;
@@ -130,6 +142,14 @@ export interface DemoTenant {
   people: DemoPerson[];
   billing: BillingStep[];
   tickets: DemoTicket[];
+  feedback: DemoFeedback[];
+}
+
+/** A beta cohort of organisations and the flags switched on for it (the feature-flag module). */
+export interface DemoFeatures {
+  at: Date;
+  cohort: { key: string; name: string; description: string; tenants: string[] };
+  flags: { key: string; description: string; planDefaults: Record<string, boolean> }[];
 }
 
 export interface DemoLogin {
@@ -145,6 +165,7 @@ export interface DemoWorld {
   until: Date;
   staff: DemoStaff[];
   tenants: DemoTenant[];
+  features: DemoFeatures;
   logins: DemoLogin[];
 }
 
@@ -484,7 +505,8 @@ export function buildDemoWorld(options: DemoOptions): DemoWorld {
       count: i === 0 ? Math.max(6, options.ticketsPerTenant) : options.ticketsPerTenant,
       showcase: i === 0,
     });
-    tenants.push({ slug, name, story, signupAt, people, billing, tickets });
+    const feedback = feedbackFor(rng, story, people, signupAt, until);
+    tenants.push({ slug, name, story, signupAt, people, billing, tickets, feedback });
   }
 
   const showcase = tenants[0];
@@ -501,7 +523,124 @@ export function buildDemoWorld(options: DemoOptions): DemoWorld {
     loginOf('platform admin', `admin@${STAFF_DOMAIN}`, null),
     loginOf('platform support agent', `agent@${STAFF_DOMAIN}`, null),
   ];
-  return { options: { ...options, until }, start, until, staff, tenants, logins };
+  const features: DemoFeatures = {
+    at: at(start, 20 * DAY),
+    cohort: {
+      key: 'design_partners',
+      name: 'Design partners',
+      description: 'Customers who try new features first and tell us what they think.',
+      // The showcase and the two healthy organisations after it.
+      tenants: tenants
+        .filter((t) => ['showcase', 'pro_yearly', 'enterprise'].includes(t.story))
+        .map((t) => t.slug),
+    },
+    flags: [
+      {
+        key: 'ai_ticket_summaries',
+        description:
+          'A short summary at the top of long ticket threads, written by a language model.',
+        planDefaults: {},
+      },
+      {
+        key: 'kb_answer_suggestions',
+        description: 'Suggest knowledge-base articles while a customer writes a ticket.',
+        planDefaults: { enterprise: true },
+      },
+    ],
+  };
+  return { options: { ...options, until }, start, until, staff, tenants, features, logins };
+}
+
+const FEEDBACK_MESSAGES: Record<DemoFeedback['category'], string[]> = {
+  bug: [
+    'The invoice PDF link sometimes opens an empty page.',
+    'Sorting tickets by priority forgets my choice.',
+  ],
+  feature_request: [
+    'We would love a Slack notification when a ticket breaches its SLA.',
+    'Please let us schedule a plan change for the start of next month.',
+  ],
+  billing: [
+    'Proration on upgrades was clear, thank you.',
+    'We would like invoices in EUR for our Dublin office.',
+  ],
+  support: [
+    'Your agents answer quickly and know the product.',
+    'It took two days to get a first answer.',
+  ],
+  usability: [
+    'Inviting the whole team took under a minute.',
+    'Finding the audit log took me a while.',
+  ],
+  performance: [
+    'Search in the help centre is instant.',
+    'Ticket lists are slow on Monday mornings.',
+  ],
+  other: ['Keep it up!', 'Good value for a team our size.'],
+};
+
+function feedbackFor(
+  rng: Prng,
+  story: DemoStory,
+  people: DemoPerson[],
+  signupAt: Date,
+  until: Date,
+): DemoFeedback[] {
+  const last = story === 'suspended' ? at(until, -40 * DAY) : at(until, -HOUR);
+  const feedback: DemoFeedback[] = [];
+  // A quarterly NPS survey, answered by some of the people.
+  for (let when = at(signupAt, 30 * DAY); when < last; when = at(when, 91 * DAY)) {
+    for (const person of people) {
+      if (!rng.chance(0.5)) continue;
+      const score =
+        story === 'suspended' || story === 'canceled'
+          ? rng.int(2, 7)
+          : rng.weighted([
+              [10, 3],
+              [9, 4],
+              [8, 3],
+              [7, 2],
+              [6, 1],
+              [4, 1],
+            ] as const);
+      const category =
+        score >= 9
+          ? 'other'
+          : score >= 7
+            ? 'feature_request'
+            : rng.pick(['support', 'usability', 'billing'] as const);
+      feedback.push({
+        at: at(when, rng.int(1, 72) * HOUR),
+        email: person.email,
+        kind: 'nps',
+        score,
+        category,
+        message: rng.chance(0.6) ? rng.pick(FEEDBACK_MESSAGES[category]) : null,
+        page: '/survey/nps',
+      });
+    }
+  }
+  // Now and then a rating from inside the product.
+  const ratings = rng.int(1, 3);
+  for (let i = 0; i < ratings; i++) {
+    const when = at(
+      signupAt,
+      Math.floor(rng.next() * Math.max(DAY, last.getTime() - signupAt.getTime())),
+    );
+    if (when >= last) continue;
+    const category = rng.pick(['bug', 'usability', 'performance', 'billing', 'support'] as const);
+    const score = category === 'bug' ? rng.int(2, 3) : rng.int(3, 5);
+    feedback.push({
+      at: when,
+      email: rng.pick(people).email,
+      kind: 'rating',
+      score,
+      category,
+      message: rng.pick(FEEDBACK_MESSAGES[category]),
+      page: rng.pick(['/billing', '/support/tickets', '/kb', '/settings/members']),
+    });
+  }
+  return feedback.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 function personName(rng: Prng, used: Set<string>): string {

@@ -114,7 +114,7 @@ describe('demo world generator', () => {
     expect(attempts.map((a) => a.status)).toEqual(['failed', 'succeeded']);
   });
 
-  it('holds tickets in every status, SLA breaches, CSAT, and the knowledge base', async () => {
+  it('holds tickets in every status, SLA breaches, CSAT, the knowledge base, feedback and a beta cohort', async () => {
     const statuses = await query<{ status: string }>(
       first,
       'select distinct status from platform.support_queue order by status',
@@ -147,6 +147,18 @@ describe('demo world generator', () => {
       `select count(*)::int as n from platform.kb_article where status = 'published' and visibility = 'public'`,
     );
     expect(articles[0].n).toBeGreaterThanOrEqual(40);
+    const feedback = await query<{ kind: string }>(
+      first,
+      'select distinct kind from platform.feedback order by kind',
+    );
+    expect(feedback.map((f) => f.kind)).toEqual(['nps', 'rating']);
+    const cohort = await query<{ members: number; flags: number }>(
+      first,
+      `select (select count(*) from platform.beta_cohort_member)::int as members,
+              (select count(*) from platform.feature_flag_cohort)::int as flags`,
+    );
+    expect(cohort[0].members).toBeGreaterThanOrEqual(1);
+    expect(cohort[0].flags).toBe(2);
     const marker = await withClient(first.url, readMarker);
     expect(marker?.options).toMatchObject({ seed: 'test-seed', tenants: 4 });
     expect(marker?.summary).toMatchObject({ tenants: 4, kbArticles: articles[0].n });
