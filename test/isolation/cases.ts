@@ -230,6 +230,14 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     answerOnlyNew: 'booleans and times only: the checklist names no object, id or person',
   }),
 
+  listTenantFeatures: defineCase({
+    request: () => ({}),
+    success: 200,
+    inOtherTenant: 'own-data',
+    memberMay: true,
+    answerOnlyNew: 'flag keys, booleans and sources: the same flags for every organisation',
+  }),
+
   updateTenant: defineCase({
     request: () => ({ body: { name: `Renamed ${tag()}` } }),
     success: 200,
