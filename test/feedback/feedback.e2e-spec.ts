@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { PlatformRole, TenantRole } from '../../src/access/roles';
+import { EntitlementService } from '../../src/billing/catalog/entitlement.service';
 import { CommonException } from '../../src/common/errors/common.exception';
 import { platformSchemaDiff } from '../../src/database/schema-diff';
 import { FeedbackErrorCode, FeedbackException } from '../../src/feedback/feedback.exception';
@@ -11,6 +12,9 @@ import { TenancyErrorCode } from '../../src/tenancy/tenancy.exception';
 import { createOrg, createUser, type Org } from '../support/factories';
 import { erroredFields, expectProblem, PROBLEM_MEDIA_TYPE } from '../support/http-helpers';
 import { bootTestApp, TestApp } from '../support/test-app';
+
+/** Pro, USD, monthly: the seeded catalog's price (migration catalog_seed). */
+const PRO_USD_MONTH = '0193a000-0000-7000-8001-000000000031';
 
 interface StoredRow {
   id: string;
@@ -346,6 +350,39 @@ describe('POST /v1/feedback', () => {
       expect((await rowsOf(b.tenant.id)).map((r) => r.id)).toEqual([inB.body.id]);
       expect((await rowsOf(a.tenant.id)).map((r) => r.id)).toEqual([inA.body.id]);
     });
+  });
+
+  it('stays open to an organisation suspended for an unpaid invoice (other writes get 402)', async () => {
+    const unpaid = await createOrg(t.app);
+    await api()
+      .post('/v1/billing/payment-methods')
+      .set(unpaid.headers)
+      .send({ paymentMethodId: 'pm_card_visa' })
+      .expect(201);
+    await api()
+      .post('/v1/billing/subscription')
+      .set(unpaid.headers)
+      .send({ priceId: PRO_USD_MONTH, quantity: 1 })
+      .expect(201);
+    // Where payment recovery's last step leaves it (test/billing/recovery.e2e-spec.ts walks there).
+    await t
+      .em()
+      .execute("update platform.subscription set status = 'unpaid' where tenant_id = ?", [
+        unpaid.tenant.id,
+      ]);
+    t.app.get(EntitlementService).invalidate(unpaid.tenant.id);
+    const gated = await api()
+      .patch('/v1/tenant')
+      .set(unpaid.headers)
+      .send({ name: 'Renamed' })
+      .expect(402);
+    expectProblem(gated, 402, 'payment_required');
+    await api()
+      .post('/v1/feedback')
+      .set(unpaid.headers)
+      .send({ kind: 'nps', score: 2, category: 'billing', message: 'Too expensive for us now.' })
+      .expect(201);
+    expect(await rowsOf(unpaid.tenant.id)).toHaveLength(1);
   });
 
   it('replays a repeated Idempotency-Key instead of storing twice', async () => {
