@@ -141,7 +141,7 @@ export async function prepareWorld(
       return marker;
     });
     if (existing?.summary && mode === 'ensure') {
-      const options = { ...existing.options, ...args.given };
+      const options = existing.options;
       const differs = Object.entries(args.given).some(
         ([key, value]) => existing.options[key as keyof DemoOptions] !== value,
       );
