@@ -222,6 +222,14 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
     memberMay: true,
   }),
 
+  createFeedback: defineCase({
+    request: () => ({ body: { kind: 'nps', score: 9, message: `Feedback ${tag()}` } }),
+    success: 201,
+    inOtherTenant: 'own-data',
+    memberMay: true,
+    answerOnlyNew: 'it names only the feedback the request gives',
+  }),
+
   getTenantOnboarding: defineCase({
     request: () => ({}),
     success: 200,
