@@ -8,7 +8,9 @@ import {
   contentOf,
   dropWorld,
   DemoMarker,
+  pauseSchedules,
   readMarker,
+  resumeSchedules,
   withClient,
   writeMarker,
 } from './demo-database';
@@ -160,13 +162,20 @@ export async function prepareWorld(
       ...args.given,
       until: new Date(Math.floor(Date.now() / 60_000) * 60_000),
     };
-    // An unfinished world (a generation that failed or was stopped) is made again.
-    if (mode === 'reset' || existing) {
-      const dropped = await withClient(database.url, dropWorld);
-      process.stderr.write(`Dropped the demo world (${dropped} organisation schema(s)).\n`);
+    // Servers sharing this database (the demo overlay's API) must not run their crons on
+    // a history being written: the crons are paused until it is done.
+    const paused = await withClient(database.url, pauseSchedules);
+    try {
+      // An unfinished world (a generation that failed or was stopped) is made again.
+      if (mode === 'reset' || existing) {
+        const dropped = await withClient(database.url, dropWorld);
+        process.stderr.write(`Dropped the demo world (${dropped} organisation schema(s)).\n`);
+      }
+      const summary = await generate(config, database.url, options, args.verbose);
+      return { options, logins: buildDemoWorld(options).logins, summary, marker: null };
+    } finally {
+      await withClient(database.url, (client) => resumeSchedules(client, paused));
     }
-    const summary = await generate(config, database.url, options, args.verbose);
-    return { options, logins: buildDemoWorld(options).logins, summary, marker: null };
   } finally {
     await database.stop();
   }

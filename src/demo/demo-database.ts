@@ -103,6 +103,37 @@ export async function dropWorld(client: Client): Promise<number> {
   return rows.length;
 }
 
+/**
+ * Stops pg-boss's crons (billing run, recovery, SLA and auto-close sweeps…)
+ * on every server using this database while a world is generated: running
+ * servers would otherwise renew, retry and mark breaches on the half-made
+ * history at the real time (everything in it is due by then). The cron
+ * definitions are taken out of `pgboss.schedule` and handed back by
+ * `resumeSchedules`; servers keep working every other job meanwhile.
+ */
+export async function pauseSchedules(client: Client): Promise<unknown[]> {
+  const { rows } = await client.query<{ t: string | null }>(
+    `select to_regclass('pgboss.schedule')::text as t`,
+  );
+  if (!rows[0]?.t) return [];
+  const saved = await client.query<{ rows: unknown[] | null }>(
+    `with gone as (delete from pgboss.schedule returning *)
+     select jsonb_agg(to_jsonb(gone)) as rows from gone`,
+  );
+  return saved.rows[0]?.rows ?? [];
+}
+
+/** Puts back the crons `pauseSchedules` took out (one a server defined meanwhile is kept). */
+export async function resumeSchedules(client: Client, saved: unknown[]): Promise<void> {
+  if (saved.length === 0) return;
+  await client.query(
+    `insert into pgboss.schedule
+     select * from jsonb_populate_recordset(null::pgboss.schedule, $1::jsonb)
+     on conflict do nothing`,
+    [JSON.stringify(saved)],
+  );
+}
+
 /** Columns whose values come from the wall clock, randomness or encryption, not from the seed. */
 const VOLATILE_COLUMNS = new Set([
   'password_hash',

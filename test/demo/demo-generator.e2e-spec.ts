@@ -1,10 +1,17 @@
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
-import { withClient, worldDigest, readMarker } from '../../src/demo/demo-database';
+import {
+  pauseSchedules,
+  readMarker,
+  resumeSchedules,
+  withClient,
+  worldDigest,
+} from '../../src/demo/demo-database';
 import { generate } from '../../src/demo/demo-command';
 import { DemoOptions } from '../../src/demo/demo-world';
 import { createTestDatabase, TestDatabase } from '../support/database';
-import { testConfig } from '../support/test-app';
+import { eventually } from '../support/polling';
+import { bootTestApp, testConfig } from '../support/test-app';
 
 /**
  * The demo world is a function of its options: generated twice with the same
@@ -162,5 +169,40 @@ describe('demo world generator', () => {
     const marker = await withClient(first.url, readMarker);
     expect(marker?.options).toMatchObject({ seed: 'test-seed', tenants: 4 });
     expect(marker?.summary).toMatchObject({ tenants: 4, kbArticles: articles[0].n });
+  });
+});
+
+/**
+ * While a world is generated, servers sharing the database must not run their
+ * crons on it (everything in a simulated history is due by the real clock):
+ * the generation takes pg-boss's schedules out and puts them back.
+ */
+describe('demo generation pauses the crons of running servers', () => {
+  it('takes every schedule out of pgboss.schedule and puts the same ones back', async () => {
+    const t = await bootTestApp();
+    try {
+      const schedules = () =>
+        withClient(
+          t.db.url,
+          async (c) =>
+            (
+              await c.query<{ name: string; cron: string }>(
+                'select name, cron from pgboss.schedule order by name',
+              )
+            ).rows,
+        );
+      await eventually("the servers' crons scheduled", async () => (await schedules()).length > 3);
+      const before = await schedules();
+      expect(before.map((s) => s.name)).toEqual(
+        expect.arrayContaining(['billing.run', 'support.sla-breaches']),
+      );
+      const paused = await withClient(t.db.url, pauseSchedules);
+      expect(paused).toHaveLength(before.length);
+      expect(await schedules()).toEqual([]);
+      await withClient(t.db.url, (c) => resumeSchedules(c, paused));
+      expect(await schedules()).toEqual(before);
+    } finally {
+      await t.close();
+    }
   });
 });
