@@ -697,3 +697,46 @@ describe('business metrics statement count', () => {
     expect(six.some((q) => /"?tenant_[0-9a-f]{6,}/.test(q))).toBe(false);
   });
 });
+
+/**
+ * A trial that ends without a card gets an open invoice and goes past due,
+ * but it never paid: it is not recurring revenue, unlike a paying customer's
+ * renewal awaiting payment.
+ */
+describe('business metrics: a trial that lapses unpaid', () => {
+  let t: TestApp;
+  const clock = new ManualClock(new Date(iso('2031-03-01')));
+  const c = client(() => t, clock);
+
+  beforeAll(async () => {
+    t = await bootTestApp({ override: (b) => b.overrideProvider(Clock).useValue(clock) });
+  }, 120_000);
+  afterAll(() => t.close());
+
+  it('counts the paying customer in MRR and not the lapsed trial', async () => {
+    const paying = await c.signUp();
+    await c.card(paying, 'pm_card_visa');
+    await c.subscribe(paying, PRICES.STARTER_MONTH);
+    const lapsed = await c.signUp();
+    await c.subscribe(lapsed, PRICES.STARTER_MONTH, 1, true);
+    // The trial ends on 15 March: its first invoice is issued, cannot be charged, stays open.
+    await c.advance(lapsed, '2031-03-20');
+    const open = await t
+      .em()
+      .getConnection()
+      .execute<{ status: string; total: number }[]>(
+        `select status, total::int as total from platform.invoice where tenant_id = ? and total > 0`,
+        [lapsed.tenantId],
+      );
+    expect(open).toEqual([{ status: 'open', total: 1200 }]);
+
+    c.at('2031-03-21');
+    const { figures } = await c.report('2031-03-01', '2031-03-20');
+    expect(values(figures, 'usd', ['mrr', 'paying_accounts', 'new_mrr'])).toEqual({
+      mrr: 1200,
+      paying_accounts: 1,
+      new_mrr: 1200,
+    });
+    expect(pick(figures, 'trial_conversion_rate').basis).toEqual({ numerator: 0, denominator: 1 });
+  });
+});

@@ -261,7 +261,14 @@ export class BusinessMetricsService {
            left join platform.subscription s on s.id = i.subscription_id
           where (
                   (i.id is not null
-                   and (i.status = 'paid' or (i.status = 'open' and i.reason <> 'subscription_create'))
+                   and (i.status = 'paid'
+                        -- A renewal awaiting payment of a subscription that has paid an
+                        -- invoice: a past-due customer. A trial that lapsed unpaid has none.
+                        or (i.status = 'open' and i.reason <> 'subscription_create'
+                            and exists (
+                              select 1 from platform.invoice earlier
+                               where earlier.subscription_id = i.subscription_id
+                                 and earlier.status = 'paid' and earlier.total > 0)))
                    and (s.id is null or s.ended_at is null or s.ended_at >= x.at))
                   or (l.invoice_id is null
                       and exists (
