@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import {
+  ForeignKeyConstraintViolationException,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ClsService } from 'nestjs-cls';
 import { Plan } from '../billing/entities/plan.entity';
@@ -258,6 +261,8 @@ export class FeatureFlagService {
       const cohort = await this.loadCohort(em, cohortKey);
       const existing = await em.findOne(FeatureFlagCohort, { flag, cohort });
       if (existing?.enabled === enabled) return;
+      // Read before the row changes: the audit records what it was.
+      const from = existing ? existing.enabled : null;
       const now = this.clock.now();
       if (existing) {
         existing.enabled = enabled;
@@ -268,7 +273,7 @@ export class FeatureFlagService {
       this.recordFlag(em, 'feature_flag.cohort_rule_set', flag, null, {
         cohortId: cohort.id,
         cohortKey: cohort.key,
-        from: existing ? existing.enabled : null,
+        from,
         to: enabled,
       });
     });
@@ -457,6 +462,13 @@ export class FeatureFlagService {
         throw new CommonException(
           CommonErrorCode.Conflict,
           'A concurrent change to the same flag, cohort or organisation won; read it again and retry.',
+        );
+      }
+      if (error instanceof ForeignKeyConstraintViolationException) {
+        // A cohort, flag or organisation deleted by a concurrent change after this one read it.
+        throw new CommonException(
+          CommonErrorCode.Conflict,
+          'The flag, cohort or organisation was removed by a concurrent change; read it again and retry.',
         );
       }
       throw error;

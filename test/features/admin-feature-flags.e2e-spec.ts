@@ -586,6 +586,12 @@ describe('admin: feature flags and beta cohorts', () => {
         .set(admin.headers)
         .send({ enabled: false })
         .expect(200);
+      // Flipped: the audit says from what to what.
+      await api()
+        .put(`/v1/admin/features/${key}/cohorts/${cohort.key}`)
+        .set(admin.headers)
+        .send({ enabled: true })
+        .expect(200);
       await api()
         .delete(`/v1/admin/cohorts/${cohort.key}/members/${org.tenant.id}`)
         .set(admin.headers)
@@ -611,8 +617,13 @@ describe('admin: feature flags and beta cohorts', () => {
         ['beta_cohort.created', null],
         ['beta_cohort.member_added', org.tenant.id],
         ['feature_flag.cohort_rule_set', null],
+        ['feature_flag.cohort_rule_set', null],
         ['beta_cohort.member_removed', org.tenant.id],
         ['feature_flag.cohort_rule_cleared', null],
+      ]);
+      expect(events.slice(2, 4).map((e) => e.data)).toMatchObject([
+        { from: null, to: false },
+        { from: false, to: true },
       ]);
     });
   });
