@@ -164,7 +164,7 @@ export async function prepareWorld(
     };
     // Servers sharing this database (the demo overlay's API) must not run their crons on
     // a history being written: the crons are paused until it is done.
-    const paused = await withClient(database.url, pauseSchedules);
+    await withClient(database.url, pauseSchedules);
     try {
       // An unfinished world (a generation that failed or was stopped) is made again.
       if (mode === 'reset' || existing) {
@@ -174,7 +174,7 @@ export async function prepareWorld(
       const summary = await generate(config, database.url, options, args.verbose);
       return { options, logins: buildDemoWorld(options).logins, summary, marker: null };
     } finally {
-      await withClient(database.url, (client) => resumeSchedules(client, paused));
+      await withClient(database.url, resumeSchedules);
     }
   } finally {
     await database.stop();

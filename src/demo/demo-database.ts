@@ -108,30 +108,50 @@ export async function dropWorld(client: Client): Promise<number> {
  * on every server using this database while a world is generated: running
  * servers would otherwise renew, retry and mark breaches on the half-made
  * history at the real time (everything in it is due by then). The cron
- * definitions are taken out of `pgboss.schedule` and handed back by
- * `resumeSchedules`; servers keep working every other job meanwhile.
+ * definitions are moved out of `pgboss.schedule` into
+ * `demo_paused.schedule`, in one statement, so a generation that is killed
+ * (a deadline, an eviction, an OOM kill) leaves them saved in the database,
+ * not lost with the process: the next `resumeSchedules` puts them back.
+ * `dropWorld` leaves that schema alone. Returns how many were paused.
  */
-export async function pauseSchedules(client: Client): Promise<unknown[]> {
+export async function pauseSchedules(client: Client): Promise<number> {
   const { rows } = await client.query<{ t: string | null }>(
     `select to_regclass('pgboss.schedule')::text as t`,
   );
-  if (!rows[0]?.t) return [];
-  const saved = await client.query<{ rows: unknown[] | null }>(
+  if (!rows[0]?.t) return 0;
+  await client.query(`create schema if not exists demo_paused;
+    create table if not exists demo_paused.schedule (name text primary key, row jsonb not null)`);
+  const moved = await client.query(
     `with gone as (delete from pgboss.schedule returning *)
-     select jsonb_agg(to_jsonb(gone)) as rows from gone`,
+     insert into demo_paused.schedule (name, row)
+     select gone.name, to_jsonb(gone) from gone
+     on conflict (name) do update set row = excluded.row`,
   );
-  return saved.rows[0]?.rows ?? [];
+  return moved.rowCount ?? 0;
 }
 
-/** Puts back the crons `pauseSchedules` took out (one a server defined meanwhile is kept). */
-export async function resumeSchedules(client: Client, saved: unknown[]): Promise<void> {
-  if (saved.length === 0) return;
-  await client.query(
-    `insert into pgboss.schedule
-     select * from jsonb_populate_recordset(null::pgboss.schedule, $1::jsonb)
-     on conflict do nothing`,
-    [JSON.stringify(saved)],
+/**
+ * Puts back every cron `pauseSchedules` saved, this run's and any a killed
+ * run left behind (one a server defined meanwhile is kept), in one transaction.
+ */
+export async function resumeSchedules(client: Client): Promise<void> {
+  const { rows } = await client.query<{ t: string | null }>(
+    `select to_regclass('demo_paused.schedule')::text as t`,
   );
+  if (!rows[0]?.t) return;
+  await client.query('begin');
+  try {
+    await client.query(
+      `insert into pgboss.schedule
+       select (jsonb_populate_record(null::pgboss.schedule, p.row)).* from demo_paused.schedule p
+       on conflict do nothing`,
+    );
+    await client.query('delete from demo_paused.schedule');
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  }
 }
 
 /** Columns whose values come from the wall clock, randomness or encryption, not from the seed. */
