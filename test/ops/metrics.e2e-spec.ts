@@ -115,7 +115,9 @@ describe('GET /metrics with METRICS_TOKEN', () => {
       const spec = await api().get('/docs-json').expect(200);
       const paths = Object.keys(spec.body.paths as Record<string, unknown>);
       expect(paths.length).toBeGreaterThan(10);
-      expect(paths.filter((path) => path.includes('metrics'))).toEqual([]);
+      // The Prometheus endpoint only: the business report is an API route (/v1/admin/metrics/business).
+      expect(paths.filter((path) => /(^|\/)metrics$/.test(path))).toEqual([]);
+      expect(paths).toContain('/v1/admin/metrics/business');
     });
   });
 
