@@ -45,10 +45,11 @@ describe('demo world generator', () => {
   let first: TestDatabase;
   let second: TestDatabase;
 
+  // Two worlds, each a few months of billing through the app: ~20 s alone, minutes on a busy machine.
   beforeAll(async () => {
     first = await generateWorld(small);
     second = await generateWorld(small);
-  });
+  }, 300_000);
   afterAll(async () => {
     for (const db of databases) await db.drop();
   });
@@ -77,7 +78,7 @@ describe('demo world generator', () => {
     const other = await generateWorld({ ...small, seed: 'another-seed' });
     const [a, c] = await Promise.all([digestOf(first), digestOf(other)]);
     expect(c.digest).not.toBe(a.digest);
-  });
+  }, 180_000);
 
   it('holds the billing stories: renewals, an upgrade, a recovered campaign, one suspended, one cancelled', async () => {
     const subscriptions = await query<{ slug: string; status: string; plan: string }>(

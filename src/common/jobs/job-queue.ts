@@ -19,6 +19,8 @@ import { withDeadline } from '../../observability/scrape';
 
 /** How long shutdown waits for running handlers. */
 const SHUTDOWN_WAIT_MS = 20_000;
+/** After the workers are told to stop: time for a fetch already under way to end. */
+const WORKERS_SETTLE_MS = 200;
 
 /** pg-boss keeps its tables here, beside `platform`. */
 export const JOB_SCHEMA = 'pgboss';
@@ -299,6 +301,13 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.closing = true;
     if (!this.starting) return;
     const boss = await this.starting.catch(() => undefined);
+    if (boss) {
+      // Stop fetching while pg-boss's pool is still open. A worker waiting for one of its
+      // three connections would otherwise wait out the connection timeout (5 s) on the pool
+      // stop() ends, outliving the application, with pg-boss's loop that watches it.
+      await Promise.all([...this.workers.keys()].map((name) => boss.offWork(name)));
+      await sleep(WORKERS_SETTLE_MS);
+    }
     // Let running handlers finish (they use the ORM, which closes after this).
     await boss?.stop({ graceful: true, wait: true, timeout: SHUTDOWN_WAIT_MS });
     // pg-boss waits for the jobs it knows are running; a batch fetched as it stopped is ours
