@@ -53,4 +53,33 @@ describe('SharedCache', () => {
     expect(await racing).toBe('read before the change');
     expect(await cache.getOrLoad('a', () => Promise.resolve('after'))).toBe('after');
   });
+
+  it('shares one load among concurrent misses of a key, and fails them together', async () => {
+    let loads = 0;
+    let finish!: (value: string) => void;
+    const load = () => {
+      loads++;
+      return new Promise<string>((resolve) => (finish = resolve));
+    };
+    const burst = Promise.all([1, 2, 3].map(() => cache.getOrLoad('a', load)));
+    finish('loaded once');
+    expect(await burst).toEqual(['loaded once', 'loaded once', 'loaded once']);
+    expect(loads).toBe(1);
+
+    cache.drop('a');
+    const failing = [1, 2].map(() => cache.getOrLoad('a', () => Promise.reject(new Error('down'))));
+    await expect(Promise.all(failing)).rejects.toThrow('down');
+    // A failed load is not remembered: the next miss loads again.
+    expect(await cache.getOrLoad('a', () => Promise.resolve('back'))).toBe('back');
+  });
+
+  it('does not hand a load that an invalidation overtook to callers after it', async () => {
+    let finish!: (value: string) => void;
+    const before = cache.getOrLoad('a', () => new Promise<string>((resolve) => (finish = resolve)));
+    cache.drop('a');
+    const after = cache.getOrLoad('a', () => Promise.resolve('read after the change'));
+    finish('read before the change');
+    expect(await before).toBe('read before the change');
+    expect(await after).toBe('read after the change');
+  });
 });

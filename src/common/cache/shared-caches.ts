@@ -39,13 +39,29 @@ export class SharedCache<V> {
     this.local = new TtlCache(ttlMs, maxEntries);
   }
 
-  /** The cached value for `key`, or what `load` returns (then cached, unless invalidated meanwhile). */
-  async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+  /** Loads under way, so concurrent misses of one key share one load (a burst after expiry costs one query). */
+  private readonly loading = new Map<string, { generation: number; value: Promise<V> }>();
+
+  /**
+   * The cached value for `key`, or what `load` returns (then cached, unless
+   * invalidated meanwhile). Callers that miss while a load of the same key is
+   * under way, with no invalidation since it began, wait for that load.
+   */
+  getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.local.get(key, this.clock.now().getTime());
-    if (hit) return hit.value;
+    if (hit) return Promise.resolve(hit.value);
+    const pending = this.loading.get(key);
+    if (pending && pending.generation === this.generation) return pending.value;
     const generation = this.generation;
-    const value = await load();
-    if (generation === this.generation) this.local.set(key, value, this.clock.now().getTime());
+    const value = load()
+      .then((loaded) => {
+        if (generation === this.generation) this.local.set(key, loaded, this.clock.now().getTime());
+        return loaded;
+      })
+      .finally(() => {
+        if (this.loading.get(key)?.value === value) this.loading.delete(key);
+      });
+    this.loading.set(key, { generation, value });
     return value;
   }
 
