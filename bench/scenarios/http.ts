@@ -195,7 +195,7 @@ const failures = (r: LoadResult): string =>
  * user and ticket picked by a seeded PRNG per request), so no endpoint is
  * measured on one cached row.
  */
-function criticalEndpoints(data: HttpDataSet): Endpoint[] {
+export function criticalEndpoints(data: HttpDataSet): Endpoint[] {
   const random = prng(11);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
   const json = { 'content-type': 'application/json' };

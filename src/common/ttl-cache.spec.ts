@@ -24,3 +24,22 @@ describe('TtlCache', () => {
     expect(cache.get('b', 0)).toBeUndefined();
   });
 });
+
+describe('TtlCache lifetimes', () => {
+  it('gives an entry a shorter life when set with one, never a longer one', () => {
+    const cache = new TtlCache<string, number>(1000);
+    cache.set('short', 1, 0, 100);
+    cache.set('capped', 2, 0, 5000);
+    expect(cache.get('short', 99)).toEqual({ value: 1 });
+    expect(cache.get('short', 100)).toBeUndefined();
+    expect(cache.get('capped', 999)).toEqual({ value: 2 });
+    expect(cache.get('capped', 1000)).toBeUndefined();
+  });
+
+  it('reads with a maximum age without dropping what is older', () => {
+    const cache = new TtlCache<string, number>(1000);
+    cache.set('a', 1, 0);
+    expect(cache.get('a', 500, 200)).toBeUndefined();
+    expect(cache.get('a', 500)).toEqual({ value: 1 });
+  });
+});

@@ -59,8 +59,12 @@ export interface AppConfig {
     migrationConcurrency: number;
     healthTimeoutMs: number;
   };
-  /** Unset: rate limits and caches live in each process. */
+  /** Unset: rate limits live in each process, cache invalidations travel through PostgreSQL. */
   redis: { url?: Secret };
+  caches: {
+    /** Lifetime of request-path cache entries while invalidations are known to reach every replica. */
+    ttlMs: number;
+  };
   secrets: {
     jwtSecret: Secret;
     dataEncryptionKeys: EncryptionKey[];
@@ -388,6 +392,7 @@ const specs = {
   MIGRATION_CONCURRENCY: int(1, 64)({ default: 4 }),
   HEALTH_DB_TIMEOUT_MS: int(50, 60_000)({ default: 2000 }),
   REDIS_URL: redisUrl({ default: undefined }),
+  CACHE_TTL_MS: int(1000, 3_600_000)({ default: 60_000 }),
   JWT_SECRET: jwtSecret({ default: undefined }),
   DATA_ENCRYPTION_KEYS: encryptionKeys({ default: undefined }),
   SMTP_URL: smtpUrl({ default: undefined }),
@@ -504,6 +509,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,
     },
     redis: { url: env.REDIS_URL ? new Secret(env.REDIS_URL) : undefined },
+    caches: { ttlMs: env.CACHE_TTL_MS },
     secrets: {
       jwtSecret: new Secret(secret('JWT_SECRET')),
       dataEncryptionKeys: parseEncryptionKeys(secret('DATA_ENCRYPTION_KEYS')),

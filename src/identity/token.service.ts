@@ -5,7 +5,7 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
 import { Secret } from '../config/secret';
-import { TtlCache } from '../common/ttl-cache';
+import { SharedCache, SharedCaches } from '../common/cache/shared-caches';
 import { newId } from '../common/uuid';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
@@ -16,6 +16,7 @@ export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export const JWT_ISSUER = 'groundwork';
 export const JWT_AUDIENCE = 'groundwork-api';
+/** Lifetime of a cached session state when invalidations may not reach every replica. */
 const SESSION_CACHE_MS = 5_000;
 
 /**
@@ -53,13 +54,16 @@ export interface IssuedTokens {
  */
 @Injectable()
 export class TokenService {
-  private readonly sessions = new TtlCache<string, boolean>(SESSION_CACHE_MS, 50_000);
+  private readonly sessions: SharedCache<boolean>;
 
   constructor(
     private readonly jwt: JwtService,
     private readonly em: EntityManager,
     private readonly clock: Clock,
-  ) {}
+    caches: SharedCaches,
+  ) {
+    this.sessions = caches.create('session', SESSION_CACHE_MS, 50_000);
+  }
 
   /** Starts a session (a new family) or continues one, in the caller's unit of work; the caller flushes. */
   issue(
@@ -151,28 +155,26 @@ export class TokenService {
         { familyId, revokedAt: null },
         { revokedAt: this.clock.now(), revokedReason: reason },
       );
-    this.sessions.delete(familyId);
+    this.sessions.invalidate(familyId);
   }
 
   /**
    * Whether the session of an access token is still open (some token of its
    * family neither revoked nor expired), so logout, a password reset or a
-   * detected reuse also stop access tokens already handed out. Cached for a
-   * few seconds; this process forgets a session it revokes at once.
+   * detected reuse also stop access tokens already handed out. Cached (see
+   * `SharedCaches`); a revocation drops the cached state on every replica.
    */
-  async sessionOpen(familyId: string): Promise<boolean> {
-    const now = this.clock.now();
-    const hit = this.sessions.get(familyId, now.getTime());
-    if (hit) return hit.value;
-    const open =
-      (await this.em
+  sessionOpen(familyId: string): Promise<boolean> {
+    return this.sessions.getOrLoad(familyId, async () => {
+      const now = this.clock.now();
+      const open = await this.em
         .fork()
-        .count(RefreshToken, { familyId, revokedAt: null, expiresAt: { $gt: now } })) > 0;
-    this.sessions.set(familyId, open, now.getTime());
-    return open;
+        .count(RefreshToken, { familyId, revokedAt: null, expiresAt: { $gt: now } });
+      return open > 0;
+    });
   }
 
-  /** Drops cached session states (after revoking every session of a user). */
+  /** Drops cached session states on every replica (after revoking every session of a user). */
   forgetSessions(): void {
     this.sessions.clear();
   }

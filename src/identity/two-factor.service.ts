@@ -4,7 +4,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../common/clock';
 import { CommonException } from '../common/errors/common.exception';
 import { UserPrincipal } from '../common/principal';
-import { TtlCache } from '../common/ttl-cache';
+import { SharedCache, SharedCaches } from '../common/cache/shared-caches';
 import { verifyPassword } from './credentials';
 import {
   DisableTwoFactorDto,
@@ -46,26 +46,24 @@ type Verdict = { ok: true; used: Proof } | { ok: false; reason: 'invalid' | 'use
  */
 @Injectable()
 export class TwoFactorService {
-  private readonly enabled = new TtlCache<string, boolean>(STATUS_CACHE_MS, 50_000);
+  private readonly enabled: SharedCache<boolean>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly clock: Clock,
     private readonly throttle: TwoFactorThrottle,
-  ) {}
+    caches: SharedCaches,
+  ) {
+    this.enabled = caches.create('two-factor', STATUS_CACHE_MS, 50_000);
+  }
 
   /**
    * Whether the user has two-factor authentication on; for the organisation
-   * requirement, on every tenant-scoped request (cached a few seconds, dropped
-   * at once on change in this process).
+   * requirement, on every tenant-scoped request (cached, dropped on every
+   * replica on change).
    */
-  async enabledFor(userId: string): Promise<boolean> {
-    const now = this.clock.now().getTime();
-    const hit = this.enabled.get(userId, now);
-    if (hit) return hit.value;
-    const on = await this.enabledNow(userId);
-    this.enabled.set(userId, on, now);
-    return on;
+  enabledFor(userId: string): Promise<boolean> {
+    return this.enabled.getOrLoad(userId, () => this.enabledNow(userId));
   }
 
   /** Uncached, for sign-in: a factor turned on at another replica counts at once. */
@@ -144,7 +142,7 @@ export class TwoFactorService {
     });
     if (!outcome.ok) throw await this.refused(outcome.reason, principal.userId, ip);
     await this.throttle.succeeded(principal.userId);
-    this.enabled.delete(principal.userId);
+    this.enabled.invalidate(principal.userId);
     return { recoveryCodes: outcome.codes };
   }
 
@@ -197,7 +195,7 @@ export class TwoFactorService {
       throw await this.refused(outcome.reason, principal.userId, ip);
     }
     await this.throttle.succeeded(principal.userId);
-    this.enabled.delete(principal.userId);
+    this.enabled.invalidate(principal.userId);
   }
 
   /** Adds a sign-in challenge for `userId` to the caller's unit of work; returns its token. */

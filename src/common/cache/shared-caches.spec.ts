@@ -83,3 +83,74 @@ describe('SharedCache', () => {
     expect(await after).toBe('read after the change');
   });
 });
+
+describe('SharedCache lifetimes', () => {
+  let clock: ManualClock;
+  let live: boolean;
+  let cache: SharedCache<string>;
+  const lifetimes = { ttlMs: 60_000, fallbackTtlMs: 5_000 };
+
+  beforeEach(() => {
+    clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+    live = true;
+    cache = new SharedCache(
+      'membership',
+      lifetimes,
+      100,
+      clock,
+      () => undefined,
+      () => live,
+    );
+  });
+
+  const read = (key: string, value: string) => cache.getOrLoad(key, () => Promise.resolve(value));
+
+  it('keeps entries the long lifetime while the channel delivers', async () => {
+    await read('a', 'first');
+    clock.advance(59_999);
+    expect(await read('a', 'second')).toBe('first');
+    clock.advance(1);
+    expect(await read('a', 'second')).toBe('second');
+  });
+
+  it('trusts nothing older than the short lifetime once the channel stops delivering', async () => {
+    await read('a', 'first');
+    clock.advance(5_000);
+    live = false;
+    expect(await read('a', 'second')).toBe('second');
+    // Loaded while the channel is down: the short lifetime, even once it is back.
+    clock.advance(5_000);
+    live = true;
+    expect(await read('a', 'third')).toBe('third');
+  });
+
+  it('keeps what it reloads just after a change only the short lifetime', async () => {
+    await read('a', 'before');
+    await read('b', 'other');
+    cache.invalidate('a');
+    // A reader between the invalidation and the writer's commit may load the old row.
+    expect(await read('a', 'maybe stale')).toBe('maybe stale');
+    clock.advance(5_000);
+    expect(await read('a', 'committed')).toBe('committed');
+    expect(await read('b', 'unchanged key keeps its copy')).toBe('other');
+    // Once the change has settled, reloads get the long lifetime again.
+    clock.advance(30_000);
+    cache.drop('b');
+    clock.advance(30_000);
+    expect(await read('b', 'settled')).toBe('settled');
+    clock.advance(59_999);
+    expect(await read('b', 'later')).toBe('settled');
+  });
+
+  it('treats a whole-cache change like a change of every key, unless it follows none', async () => {
+    cache.clear();
+    await read('a', 'after clear');
+    clock.advance(5_000);
+    expect(await read('a', 'reloaded')).toBe('reloaded');
+    clock.advance(30_000);
+    cache.drop(undefined, false);
+    await read('a', 'after a channel came back');
+    clock.advance(59_999);
+    expect(await read('a', 'later')).toBe('after a channel came back');
+  });
+});
