@@ -197,7 +197,7 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
       (cache, key) => this.publish({ origin: this.origin, cache, key }),
       () => this.live(),
     );
-    this.caches.set(name, cache as SharedCache<unknown>);
+    this.caches.set(name, cache);
     return cache;
   }
 
