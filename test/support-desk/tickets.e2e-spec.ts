@@ -51,6 +51,11 @@ describe('support tickets', () => {
       .expect(201);
     expect(opened.body).toMatchObject({ number: 1, status: 'new', requesterId: member.user.id });
     const id = opened.body.id as string;
+    // The list reads plain rows, not entities: each item is the same summary, field for field.
+    const listed = await api().get('/v1/support/tickets').set(member.headers).expect(200);
+    expect(listed.body.items).toEqual([opened.body]);
+    expect(listed.body.items[0]).toMatchObject({ tags: ['export'], assigneeId: null });
+    expect(listed.body.items[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
 
     // The agent finds it in the queue, with its SLA due times (Pro: priority support, 4 business hours).
     const queue = await api()

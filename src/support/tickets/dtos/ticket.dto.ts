@@ -177,6 +177,27 @@ export class TicketEventDto {
   }
 }
 
+/** What a ticket's summary is made of: read alone where whole entities are not needed. */
+export const TICKET_LIST_FIELDS = [
+  'id',
+  'number',
+  'subject',
+  'description',
+  'status',
+  'priority',
+  'channel',
+  'tags',
+  'requesterId',
+  'assigneeId',
+  'firstResponseAt',
+  'solvedAt',
+  'mergedIntoId',
+  'createdAt',
+  'updatedAt',
+] as const satisfies readonly (keyof Ticket)[];
+
+export type TicketRow = Pick<Ticket, (typeof TICKET_LIST_FIELDS)[number]>;
+
 export class TicketDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -228,7 +249,7 @@ export class TicketDto {
   @ApiProperty()
   updatedAt!: Date;
 
-  static from(row: Ticket): TicketDto {
+  static from(row: TicketRow): TicketDto {
     return Object.assign(new TicketDto(), {
       id: row.id,
       number: row.number,
