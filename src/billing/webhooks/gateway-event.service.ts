@@ -28,6 +28,16 @@ import { toGatewayEvent } from '../payments/stripe-events';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const GATEWAY_EVENT_QUEUE = 'billing.gateway-event';
+/** A failed event is tried again after this, then with pg-boss's backoff. */
+const RETRY_DELAY_SECONDS = 10;
+/** One job at a time works through every stored event not yet tried (see `drain`). */
+export const GATEWAY_EVENT_DRAIN_QUEUE = 'billing.gateway-event.drain';
+
+/** A delivery wakes the drain at most this often per process: one job for a burst, not one per event. */
+const DRAIN_WAKE_DELAY_MS = 20;
+/** Events a drain reads per round, and how many it applies at once (each locks its own row). */
+const DRAIN_BATCH = 100;
+const DRAIN_LANES = 4;
 
 /** Unprocessed events older than this are queued again by the sweep (a lost enqueue, a crash). */
 const SWEEP_AFTER_MS = 60_000;
@@ -63,10 +73,22 @@ export class GatewayEventService implements OnModuleInit {
       name: GATEWAY_EVENT_QUEUE,
       policy: 'stately',
       retryLimit: 8,
-      retryDelaySeconds: 10,
+      retryDelaySeconds: RETRY_DELAY_SECONDS,
       pollingIntervalSeconds: 1,
       handle: async ({ eventId }) => {
         await this.process(eventId);
+      },
+    });
+    this.jobs.define({
+      name: GATEWAY_EVENT_DRAIN_QUEUE,
+      // One drain running and one queued behind it, cluster-wide: a wake during a
+      // drain is never lost (the queued one reads what arrived meanwhile).
+      policy: 'stately',
+      retryLimit: 2,
+      retryDelaySeconds: 5,
+      pollingIntervalSeconds: 1,
+      handle: async () => {
+        await this.drain();
       },
     });
     this.jobs.define({
@@ -113,19 +135,73 @@ export class GatewayEventService implements OnModuleInit {
       .ignore()
       .execute<{ affectedRows: number }>('run');
     const duplicate = inserted.affectedRows === 0;
-    if (!duplicate) {
-      try {
-        await this.jobs.send(
-          GATEWAY_EVENT_QUEUE,
-          { eventId: event.id },
-          { singletonKey: event.id },
-        );
-      } catch (error) {
-        // Stored: the sweep queues it again.
-        this.logger.warn({ err: error, eventId: event.id }, 'queueing a gateway event failed');
-      }
-    }
+    if (!duplicate) this.wakeDrain();
     return { id: event.id, duplicate };
+  }
+
+  private wakeTimer?: NodeJS.Timeout;
+
+  /**
+   * Asks for a drain soon. Deliveries in the same few milliseconds share one
+   * job; the event is stored already, so a wake lost to a crash only delays
+   * it until the sweep.
+   */
+  private wakeDrain(): void {
+    if (this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.jobs
+        .send(GATEWAY_EVENT_DRAIN_QUEUE, {}, { singletonKey: 'drain' })
+        .catch((error: unknown) => {
+          // Stored: the sweep queues it.
+          this.logger.warn({ err: error }, 'waking the gateway event drain failed');
+        });
+    }, DRAIN_WAKE_DELAY_MS);
+    this.wakeTimer.unref();
+  }
+
+  /**
+   * Applies every stored event that has not been tried yet, oldest first, until
+   * none is left. An event that fails is handed to its own job, which retries it
+   * with backoff (`attempts` > 0 keeps it out of later drains); one bad event
+   * never holds up the rest. Returns how many events it applied or handed on.
+   */
+  async drain(): Promise<number> {
+    let done = 0;
+    for (;;) {
+      const batch = await this.em
+        .fork()
+        .find(
+          GatewayEvent,
+          { processedAt: null, attempts: 0 },
+          { fields: ['id'], limit: DRAIN_BATCH, orderBy: { receivedAt: 'asc', id: 'asc' } },
+        );
+      if (batch.length === 0) return done;
+      let next = 0;
+      const lane = async () => {
+        while (next < batch.length) {
+          const { id } = batch[next++];
+          try {
+            await this.process(id);
+          } catch (error) {
+            // process() recorded the failure (attempts + 1); its own job retries it
+            // after the queue's retry delay, with backoff from there on.
+            this.logger.warn(
+              { err: error, eventId: id },
+              'a gateway event failed; retried by its job',
+            );
+            await this.jobs.send(
+              GATEWAY_EVENT_QUEUE,
+              { eventId: id },
+              // pg-boss schedules in real time (the database's clock), not the app's.
+              { singletonKey: id, startAfter: new Date(Date.now() + RETRY_DELAY_SECONDS * 1000) },
+            );
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DRAIN_LANES, batch.length) }, lane));
+      done += batch.length;
+    }
   }
 
   /** Queues stored events nobody has processed yet. */
