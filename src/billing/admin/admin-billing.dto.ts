@@ -1,6 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateIf } from 'class-validator';
+import {
+  IsDate,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
 import { WithinStorableDates } from '../../common/http/dates';
 import { PageQuery } from '../../common/http/pagination';
 import { AttemptStatus, AttemptTrigger, PaymentAttempt } from '../entities/payment-attempt.entity';
@@ -141,9 +151,23 @@ export class PaymentFailurePageDto {
   total!: number;
 }
 
+/** Refuses a value when `other` is given too: for pairs of which a request names one. */
+function AbsentWith(other: string, message: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'absentWith',
+    constraints: [other],
+    validator: {
+      validate: (value, args) =>
+        value === undefined || (args?.object as Record<string, unknown>)[other] === undefined,
+      defaultMessage: () => message,
+    },
+  });
+}
+
 export class AdvanceTestClockDto {
   @ApiPropertyOptional({ description: 'Move billing time to this instant.' })
-  @ValidateIf((dto: AdvanceTestClockDto) => dto.days === undefined)
+  // Checked whenever given (and required when `days` is not).
+  @ValidateIf((dto: AdvanceTestClockDto) => dto.to !== undefined || dto.days === undefined)
   @Type(() => Date)
   @IsDate({ message: 'give either `to` (a date) or `days`' })
   @WithinStorableDates()
@@ -154,7 +178,8 @@ export class AdvanceTestClockDto {
     maximum: 3660,
     description: 'Or move it forward by this many days.',
   })
-  @ValidateIf((dto: AdvanceTestClockDto) => dto.to === undefined)
+  @ValidateIf((dto: AdvanceTestClockDto) => dto.days !== undefined || dto.to === undefined)
+  @AbsentWith('to', 'give either `days` or `to`, not both')
   @IsInt({ message: 'give either `days` (a whole number) or `to`' })
   @Min(1)
   @Max(3660)
