@@ -49,6 +49,10 @@ export interface NewInvoice {
   /** Take the tenant's pending lines (a downgrade's proration) into this invoice. */
   sweepPending: boolean;
   now: Date;
+  /** The tenant's billing customer, when the caller has locked it (FOR UPDATE) in this transaction already. */
+  lockedCustomer?: BillingCustomer;
+  /** When an open invoice is first due for collection (the recovery sweep's slot). */
+  nextAttemptAt?: Date;
 }
 
 /** Invoices: issuing them (inside the caller's transaction) and the portal's reads. */
@@ -67,11 +71,22 @@ export class InvoiceService {
    * number. Nothing due (all covered by credit): it is paid at once.
    */
   async issue(em: EntityManager, input: NewInvoice): Promise<Invoice> {
-    const customer = await em.findOneOrFail(
-      BillingCustomer,
-      { tenantId: input.tenantId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    const customer =
+      input.lockedCustomer ??
+      (await em.findOneOrFail(
+        BillingCustomer,
+        { tenantId: input.tenantId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      ));
+    // Read before the new invoice exists: a query for lines after it would flush
+    // it (and its lines) as a draft first, to be updated to its totals just after.
+    const pending = input.sweepPending
+      ? await em.find(
+          InvoiceLine,
+          { tenantId: input.tenantId, invoice: null },
+          { orderBy: { createdAt: 'asc', id: 'asc' } },
+        )
+      : [];
     const invoice = em.create(Invoice, {
       tenantId: input.tenantId,
       subscription: input.subscription,
@@ -97,14 +112,7 @@ export class InvoiceService {
         }),
       );
     }
-    if (input.sweepPending) {
-      const pending = await em.find(
-        InvoiceLine,
-        { tenantId: input.tenantId, invoice: null },
-        { orderBy: { createdAt: 'asc', id: 'asc' } },
-      );
-      for (const line of pending) invoice.lines.add(line);
-    }
+    for (const line of pending) invoice.lines.add(line);
     const totals = invoiceTotals(
       invoice.lines.getItems().map((line) => line.amount),
       customer.balance,
@@ -121,6 +129,7 @@ export class InvoiceService {
       invoice.paidAt = input.now;
     } else {
       invoice.status = InvoiceStatus.Open;
+      if (input.nextAttemptAt) invoice.nextAttemptAt = input.nextAttemptAt;
     }
     await em.flush();
     return invoice;

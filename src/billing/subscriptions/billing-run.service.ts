@@ -197,7 +197,12 @@ export class BillingRunService implements OnModuleInit {
         ) {
           return null;
         }
-        const customer = await tx.findOne(BillingCustomer, { tenantId: subscription.tenantId });
+        // Locked now, as issuing the invoice needs it (its credit balance): one read, not two.
+        const customer = await tx.findOne(
+          BillingCustomer,
+          { tenantId: subscription.tenantId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
         if (periodEnd > this.billingClock.of(customer)) return null;
         await tx.populate(subscription, ['plan', 'price', 'pendingPrice.plan']);
         const updatedAt = this.clock.now();
@@ -235,10 +240,11 @@ export class BillingRunService implements OnModuleInit {
           sweepPending: true,
           now: start,
           lines: [planLine(subscription.plan.name, price, quantity, start, end)],
+          lockedCustomer: customer ?? undefined,
+          // Due now: if this worker dies before its charge is written, the recovery sweep
+          // makes it (the charge below takes this slot when it runs).
+          nextAttemptAt: start,
         });
-        // Due now: if this worker dies before its charge is written, the recovery sweep
-        // makes it (the charge below takes this slot when it runs).
-        if (invoice.status === InvoiceStatus.Open) invoice.nextAttemptAt = start;
         return { tenantId: subscription.tenantId, invoice };
       });
     } catch (error) {
