@@ -4,13 +4,14 @@ import { Price } from '../entities/price.entity';
 import type { LineInput } from '../invoices/invoice.service';
 import { Rate } from './proration';
 
-const day = (date: Date) =>
-  date.toLocaleDateString('en-GB', {
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    timeZone: 'UTC',
-  });
+/** One formatter for every line: `toLocaleDateString` with options builds a new one per call. */
+const DAY = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+const day = (date: Date) => DAY.format(date);
 
 const seats = (quantity: number) => `${quantity} seat${quantity === 1 ? '' : 's'}`;
 const cadence = (interval: BillingInterval) =>
