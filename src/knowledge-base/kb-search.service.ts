@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { KbSearchHitDto, KbSearchResultDto } from './dtos/kb-search.dto';
+import {
+  KbSearchHitDto,
+  KbSearchResultDto,
+  MAX_SEARCH_LIMIT,
+  MAX_SEARCH_OFFSET,
+} from './dtos/kb-search.dto';
 import { KbVisibility } from './entities/kb-article.entity';
 import { anyWordQuery } from './search-query';
 import { textArray } from './sql';
@@ -14,12 +19,14 @@ import { HIGHLIGHT_START, HIGHLIGHT_STOP, snippetHtml } from './snippet';
  * (found through the title's own GIN index; they outrank any body-only match,
  * since ts_rank weighs A at 1.0 and C matches sum to at most ~0.33) and up to
  * this many matches of any kind. The first tier keeps the best answers in the
- * set; the second fills the page when titles match little. Pages stop at
- * MAX_SEARCH_OFFSET + MAX_SEARCH_LIMIT, under this bound, so every page
- * offered comes from ranked rows. The price: among body-only matches of a
- * very common term, the ranked ones are an arbitrary (physical-order) sample.
+ * set; the second fills the page when titles match little. The bound is the
+ * deepest row a page can reach (MAX_SEARCH_OFFSET + MAX_SEARCH_LIMIT), so
+ * every page offered comes from ranked rows, and no more is ranked than a
+ * page can show (it was 500: twice the ranking work, for rows never served).
+ * The price: among body-only matches of a very common term, the ranked ones
+ * are an arbitrary (physical-order) sample.
  */
-export const RANK_CANDIDATES = 500;
+export const RANK_CANDIDATES = MAX_SEARCH_OFFSET + MAX_SEARCH_LIMIT;
 
 /** Trigram word similarity a title needs to count as "looks like" the query (pg_trgm default 0.6 misses most typos). */
 export const TITLE_SIMILARITY_THRESHOLD = 0.4;
