@@ -75,12 +75,12 @@ describe('support tickets', () => {
     await api().post(`/v1/admin/support/queue/${id}/claim`).set(agent.headers).expect(200);
 
     clock.advance(HOUR);
-    await api()
+    const reply = await api()
       .post(`/v1/support/tickets/${id}/replies`)
       .set(asAgentIn(org))
       .send({ body: 'Looking into it.' })
       .expect(201);
-    await api()
+    const note = await api()
       .post(`/v1/support/tickets/${id}/notes`)
       .set(asAgentIn(org))
       .send({ body: 'Customer DB is huge.' })
@@ -96,7 +96,15 @@ describe('support tickets', () => {
     expect(seen.body.messages.map((m: { body: string }) => m.body)).toEqual(['Looking into it.']);
     expect(JSON.stringify(seen.body)).not.toContain('Customer DB');
     const agentView = await api().get(`/v1/support/tickets/${id}`).set(asAgentIn(org)).expect(200);
-    expect(agentView.body.messages).toHaveLength(2);
+    // The page reads its messages as plain rows: each is what the write answered, field for field.
+    expect(agentView.body.messages).toEqual([reply.body, note.body]);
+    expect(agentView.body.history[0]).toEqual({
+      field: expect.any(String),
+      from: null,
+      to: expect.any(String),
+      actorId: expect.any(String),
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+    });
 
     // The member answers: a pending ticket reopens.
     await api()

@@ -31,7 +31,11 @@ import {
   TicketMessageDto,
   TicketPageDto,
   UpdateTicketDto,
+  TICKET_EVENT_FIELDS,
   TICKET_LIST_FIELDS,
+  TICKET_MESSAGE_FIELDS,
+  TicketEventRow,
+  TicketMessageRow,
   TicketRow,
 } from './dtos/ticket.dto';
 import { TicketEvent } from './entities/ticket-event.entity';
@@ -130,13 +134,20 @@ export class TicketService {
     const em = this.tenantContext.em;
     const ticket = await this.load(em, id);
     const agent = this.isAgent();
+    // The conversation and history as plain rows: read-only, and the longest part of the page.
     const [messages, history] = await Promise.all([
-      em.find(
-        TicketMessage,
-        { ticketId: id, ...(agent ? {} : { kind: MessageKind.Reply }) },
-        { orderBy: { createdAt: 'asc', id: 'asc' } },
-      ),
-      em.find(TicketEvent, { ticketId: id }, { orderBy: { at: 'asc', id: 'asc' } }),
+      em
+        .createQueryBuilder(TicketMessage)
+        .select([...TICKET_MESSAGE_FIELDS])
+        .where({ ticketId: id, ...(agent ? {} : { kind: MessageKind.Reply }) })
+        .orderBy({ createdAt: 'asc', id: 'asc' })
+        .execute<TicketMessageRow[]>('all', true),
+      em
+        .createQueryBuilder(TicketEvent)
+        .select([...TICKET_EVENT_FIELDS])
+        .where({ ticketId: id })
+        .orderBy({ at: 'asc', id: 'asc' })
+        .execute<TicketEventRow[]>('all', true),
     ]);
     return Object.assign(new TicketDetailDto(), TicketDto.from(ticket), {
       messages: messages.map((row) => TicketMessageDto.from(row)),

@@ -138,7 +138,7 @@ export class TicketMessageDto {
   @ApiProperty()
   createdAt!: Date;
 
-  static from(row: TicketMessage): TicketMessageDto {
+  static from(row: TicketMessageRow): TicketMessageDto {
     return Object.assign(new TicketMessageDto(), {
       id: row.id,
       kind: row.kind,
@@ -166,7 +166,7 @@ export class TicketEventDto {
   @ApiProperty()
   at!: Date;
 
-  static from(row: TicketEvent): TicketEventDto {
+  static from(row: TicketEventRow): TicketEventDto {
     return Object.assign(new TicketEventDto(), {
       field: row.field,
       from: row.fromValue ?? null,
@@ -176,6 +176,27 @@ export class TicketEventDto {
     });
   }
 }
+
+/** What a message on the ticket page is made of (read as plain rows). */
+export const TICKET_MESSAGE_FIELDS = [
+  'id',
+  'kind',
+  'authorId',
+  'authorRole',
+  'body',
+  'createdAt',
+] as const satisfies readonly (keyof TicketMessage)[];
+export type TicketMessageRow = Pick<TicketMessage, (typeof TICKET_MESSAGE_FIELDS)[number]>;
+
+/** What a history entry on the ticket page is made of (read as plain rows). */
+export const TICKET_EVENT_FIELDS = [
+  'field',
+  'fromValue',
+  'toValue',
+  'actorId',
+  'at',
+] as const satisfies readonly (keyof TicketEvent)[];
+export type TicketEventRow = Pick<TicketEvent, (typeof TICKET_EVENT_FIELDS)[number]>;
 
 /** What a ticket's summary is made of: read alone where whole entities are not needed. */
 export const TICKET_LIST_FIELDS = [
