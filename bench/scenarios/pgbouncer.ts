@@ -91,7 +91,13 @@ export const pgbouncer: Scenario = {
       const env = { DATABASE_POOL_MAX: String(APP_POOL_MAX) };
       const load = { rate, durationSeconds: options.duration, connections: options.connections };
 
-      const pooled = await AppProcess.start({ databaseUrl: pooledUrl, dataDir, env });
+      // As docs/deployment.md says for a transaction pooler without Redis: LISTEN needs a
+      // session, which PgBouncer does not keep, so the cache channel is off.
+      const pooled = await AppProcess.start({
+        databaseUrl: pooledUrl,
+        dataDir,
+        env: { ...env, CACHE_CHANNEL: 'none' },
+      });
       let through: Measured;
       const due = owners.slice(0, renewing).map((o) => o.tenantId);
       try {

@@ -1010,3 +1010,25 @@ describe('loadConfig refuses weak secrets in production', () => {
     expect(() => load({ ...ALL_SECRETS, JWT_SECRET: 'x'.repeat(32) })).not.toThrow();
   });
 });
+
+describe('loadConfig cache invalidation channel', () => {
+  it('uses Redis when REDIS_URL is set and PostgreSQL otherwise, a minute of cache life by default', () => {
+    expect(load(ALL_SECRETS).caches).toEqual({ ttlMs: 60_000, channel: 'postgres' });
+    expect(load({ ...ALL_SECRETS, REDIS_URL: 'redis://cache:6379' }).caches.channel).toBe('redis');
+  });
+
+  it('takes an explicit channel, none included, and the lifetime', () => {
+    const none = load({ ...ALL_SECRETS, CACHE_CHANNEL: 'none', CACHE_TTL_MS: '120000' });
+    expect(none.caches).toEqual({ ttlMs: 120_000, channel: 'none' });
+    const pg = load({ ...ALL_SECRETS, CACHE_CHANNEL: 'postgres', REDIS_URL: 'redis://cache:6379' });
+    expect(pg.caches.channel).toBe('postgres');
+  });
+
+  it('refuses the Redis channel without REDIS_URL, and unknown channels', () => {
+    expect(() => load({ ...ALL_SECRETS, CACHE_CHANNEL: 'redis' })).toThrow(
+      /CACHE_CHANNEL: is redis, but REDIS_URL is not set/,
+    );
+    expect(() => load({ ...ALL_SECRETS, CACHE_CHANNEL: 'kafka' })).toThrow(/CACHE_CHANNEL/);
+    expect(() => load({ ...ALL_SECRETS, CACHE_TTL_MS: '10' })).toThrow(/CACHE_TTL_MS/);
+  });
+});

@@ -64,6 +64,8 @@ export interface AppConfig {
   caches: {
     /** Lifetime of request-path cache entries while invalidations are known to reach every replica. */
     ttlMs: number;
+    /** How invalidations travel between replicas (ADR 0026); `none`: each process alone, short lifetimes. */
+    channel: 'redis' | 'postgres' | 'none';
   };
   secrets: {
     jwtSecret: Secret;
@@ -393,6 +395,7 @@ const specs = {
   HEALTH_DB_TIMEOUT_MS: int(50, 60_000)({ default: 2000 }),
   REDIS_URL: redisUrl({ default: undefined }),
   CACHE_TTL_MS: int(1000, 3_600_000)({ default: 60_000 }),
+  CACHE_CHANNEL: str({ choices: ['auto', 'redis', 'postgres', 'none'] as const, default: 'auto' }),
   JWT_SECRET: jwtSecret({ default: undefined }),
   DATA_ENCRYPTION_KEYS: encryptionKeys({ default: undefined }),
   SMTP_URL: smtpUrl({ default: undefined }),
@@ -449,6 +452,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
   }
   if (gateway === 'stripe' && !env.STRIPE_SECRET_KEY) {
     problems.push('STRIPE_SECRET_KEY: is required when BILLING_GATEWAY is stripe');
+  }
+  if (env.CACHE_CHANNEL === 'redis' && !env.REDIS_URL) {
+    problems.push('CACHE_CHANNEL: is redis, but REDIS_URL is not set');
   }
   if (production) {
     problems.push(
@@ -509,7 +515,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppCon
       healthTimeoutMs: env.HEALTH_DB_TIMEOUT_MS,
     },
     redis: { url: env.REDIS_URL ? new Secret(env.REDIS_URL) : undefined },
-    caches: { ttlMs: env.CACHE_TTL_MS },
+    caches: {
+      ttlMs: env.CACHE_TTL_MS,
+      channel:
+        env.CACHE_CHANNEL === 'auto' ? (env.REDIS_URL ? 'redis' : 'postgres') : env.CACHE_CHANNEL,
+    },
     secrets: {
       jwtSecret: new Secret(secret('JWT_SECRET')),
       dataEncryptionKeys: parseEncryptionKeys(secret('DATA_ENCRYPTION_KEYS')),

@@ -150,6 +150,18 @@ describe('cache invalidations between replicas', () => {
     });
   });
 
+  it('has no channel with CACHE_CHANNEL=none (behind a transaction pooler): short lifetimes only', async () => {
+    const alone = await bootTestApp({ database: db, env: { JWT_SECRET, CACHE_CHANNEL: 'none' } });
+    try {
+      const caches = alone.app.get(SharedCaches);
+      expect(caches.channelKind).toBe('none');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(caches.live()).toBe(false);
+    } finally {
+      await alone.close();
+    }
+  });
+
   describe('when the channel breaks', () => {
     let a: TestApp;
     let b: TestApp;

@@ -176,8 +176,9 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.ttlMs = config.caches.ttlMs;
     const url = config.database.url?.reveal();
-    if (redis.client) this.channel = new RedisInvalidationChannel(redis.client);
-    else if (url)
+    if (config.caches.channel === 'redis' && redis.client)
+      this.channel = new RedisInvalidationChannel(redis.client);
+    else if (config.caches.channel === 'postgres' && url)
       this.channel = new PostgresInvalidationChannel(url, config.database.connectTimeoutMs);
   }
 
