@@ -14,6 +14,7 @@ import { RequestStore } from '../../common/request-store';
 import { AuditService } from '../../tenancy/audit/audit.service';
 import { Tenant } from '../../tenancy/entities/tenant.entity';
 import { TenantContext } from '../../tenancy/tenant-context';
+import { plainRows } from '../../database/plain-rows';
 import { AppliedMacroDto } from '../macros/dtos/support-macro.dto';
 import { renderMacro } from '../macros/macro-template';
 import { SupportMacroService } from '../macros/support-macro.service';
@@ -34,9 +35,6 @@ import {
   TICKET_EVENT_FIELDS,
   TICKET_LIST_FIELDS,
   TICKET_MESSAGE_FIELDS,
-  TicketEventRow,
-  TicketMessageRow,
-  TicketRow,
 } from './dtos/ticket.dto';
 import { TicketEvent } from './entities/ticket-event.entity';
 import { AuthorRole, MessageKind, TicketMessage } from './entities/ticket-message.entity';
@@ -120,13 +118,11 @@ export class TicketService {
       'read',
       'Ticket',
     ) as QBFilterQuery<Ticket>;
-    const rows = await this.tenantContext.em
-      .createQueryBuilder(Ticket)
-      .select([...TICKET_LIST_FIELDS])
-      .where(where)
-      .orderBy({ id: 'desc' })
-      .limit(query.limit + 1)
-      .execute<TicketRow[]>('all', true);
+    const rows = await plainRows(this.tenantContext.em, Ticket, TICKET_LIST_FIELDS, {
+      where,
+      orderBy: { id: 'desc' },
+      limit: query.limit + 1,
+    });
     return toPage(rows, query.limit, (row) => TicketDto.from(row));
   }
 
@@ -136,18 +132,14 @@ export class TicketService {
     const agent = this.isAgent();
     // The conversation and history as plain rows: read-only, and the longest part of the page.
     const [messages, history] = await Promise.all([
-      em
-        .createQueryBuilder(TicketMessage)
-        .select([...TICKET_MESSAGE_FIELDS])
-        .where({ ticketId: id, ...(agent ? {} : { kind: MessageKind.Reply }) })
-        .orderBy({ createdAt: 'asc', id: 'asc' })
-        .execute<TicketMessageRow[]>('all', true),
-      em
-        .createQueryBuilder(TicketEvent)
-        .select([...TICKET_EVENT_FIELDS])
-        .where({ ticketId: id })
-        .orderBy({ at: 'asc', id: 'asc' })
-        .execute<TicketEventRow[]>('all', true),
+      plainRows(em, TicketMessage, TICKET_MESSAGE_FIELDS, {
+        where: { ticketId: id, ...(agent ? {} : { kind: MessageKind.Reply }) },
+        orderBy: { createdAt: 'asc', id: 'asc' },
+      }),
+      plainRows(em, TicketEvent, TICKET_EVENT_FIELDS, {
+        where: { ticketId: id },
+        orderBy: { at: 'asc', id: 'asc' },
+      }),
     ]);
     return Object.assign(new TicketDetailDto(), TicketDto.from(ticket), {
       messages: messages.map((row) => TicketMessageDto.from(row)),
