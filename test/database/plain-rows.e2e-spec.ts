@@ -15,7 +15,7 @@ describe('plainRows', () => {
 
   it('reads natively mapped columns as the entity holds them, by property name', async () => {
     const { user } = await createUser(t.app);
-    const [row] = await plainRows(t.em() as EntityManager, User, ['id', 'email', 'createdAt'], {
+    const [row] = await plainRows(t.em(), User, ['id', 'email', 'createdAt'], {
       where: { id: user.id },
       orderBy: { id: 'asc' },
     });
@@ -25,7 +25,7 @@ describe('plainRows', () => {
 
   it('refuses a column with a conversion of its own (an encrypted one) instead of handing out ciphertext', async () => {
     await expect(
-      plainRows(t.em() as EntityManager, User, ['id', 'name'], {
+      plainRows(t.em(), User, ['id', 'name'], {
         where: {},
         orderBy: { id: 'asc' },
         limit: 1,
