@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { plainRows } from '../../src/database/plain-rows';
 import { User } from '../../src/identity/entities/user.entity';
 import { createUser } from '../support/factories';
