@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../../common/clock';
@@ -38,6 +38,8 @@ const DRAIN_WAKE_DELAY_MS = 20;
 /** Events a drain reads per round, and how many it applies at once (each locks its own row). */
 const DRAIN_BATCH = 100;
 const DRAIN_LANES = 4;
+/** Batches one drain job works before it hands over to the next (a bounded job). */
+const DRAIN_ROUNDS = 20;
 
 /** Unprocessed events older than this are queued again by the sweep (a lost enqueue, a crash). */
 const SWEEP_AFTER_MS = 60_000;
@@ -52,7 +54,7 @@ const OPEN_ATTEMPT = [AttemptStatus.Pending, AttemptStatus.RequiresAction, Attem
  * out-of-order delivery leaves the same state.
  */
 @Injectable()
-export class GatewayEventService implements OnModuleInit {
+export class GatewayEventService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('GatewayEvents');
 
   constructor(
@@ -140,6 +142,14 @@ export class GatewayEventService implements OnModuleInit {
   }
 
   private wakeTimer?: NodeJS.Timeout;
+  private closing = false;
+
+  onApplicationShutdown(): void {
+    // A wake due after the queue stopped would start pg-boss again; the sweep covers it.
+    this.closing = true;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+  }
 
   /**
    * Asks for a drain soon. Deliveries in the same few milliseconds share one
@@ -147,7 +157,7 @@ export class GatewayEventService implements OnModuleInit {
    * it until the sweep.
    */
   private wakeDrain(): void {
-    if (this.wakeTimer) return;
+    if (this.wakeTimer || this.closing) return;
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = undefined;
       this.jobs
@@ -168,7 +178,13 @@ export class GatewayEventService implements OnModuleInit {
    */
   async drain(): Promise<number> {
     let done = 0;
-    for (;;) {
+    for (let round = 0; ; round++) {
+      if (round === DRAIN_ROUNDS) {
+        // Under steady traffic there is always more: end this job (so a shutdown can
+        // wait for it, and it never looks stuck) and queue the next one.
+        this.wakeDrain();
+        return done;
+      }
       const batch = await this.em
         .fork()
         .find(

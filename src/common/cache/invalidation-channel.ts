@@ -23,6 +23,8 @@ export interface InvalidationChannel {
   /** Resolves once subscribed, or rejects; keeps trying in the background either way. */
   start(listener: ChannelListener): Promise<void>;
   publish(raw: string): Promise<void>;
+  /** Drops the subscription's connection and makes a new one (it stopped delivering). */
+  reset(): void;
   stop(): Promise<void>;
 }
 
@@ -41,21 +43,35 @@ export class RedisInvalidationChannel implements InvalidationChannel {
     this.subscriber.on('error', () => undefined);
   }
 
-  async start(listener: ChannelListener): Promise<void> {
+  start(listener: ChannelListener): Promise<void> {
     const subscriber = this.subscriber;
     subscriber.on('message', (_channel: string, raw: string) => listener.message(raw));
-    let connectedBefore = false;
-    subscriber.on('ready', () => {
-      if (connectedBefore) listener.resubscribed();
-      connectedBefore = true;
-    });
     subscriber.on('close', () => listener.lost());
-    await subscriber.connect();
-    await subscriber.subscribe(REDIS_CHANNEL);
+    let subscribedBefore = false;
+    return new Promise((resolve) => {
+      // On every connection, the first included: a process that starts while Redis is
+      // down subscribes once it answers (ioredis keeps reconnecting on its own).
+      subscriber.on('ready', () => {
+        subscriber
+          .subscribe(REDIS_CHANNEL)
+          .then(() => {
+            if (subscribedBefore) listener.resubscribed();
+            subscribedBefore = true;
+            resolve();
+          })
+          .catch(() => undefined);
+      });
+      subscriber.connect().catch(() => undefined);
+    });
   }
 
   async publish(raw: string): Promise<void> {
     await this.client.publish(REDIS_CHANNEL, raw);
+  }
+
+  reset(): void {
+    // Reconnects (and subscribes again on `ready`).
+    this.subscriber.disconnect(true);
   }
 
   async stop(): Promise<void> {
@@ -72,10 +88,13 @@ const RECONNECT_MAX_MS = 10_000;
 
 /**
  * LISTEN/NOTIFY on the application's own database, for deployments without
- * Redis: one connection per process that listens and publishes. Behind a
- * transaction-pooling PgBouncer a LISTEN does not stay on the server
- * connection; the pings then never come back and the caches keep their
- * short lifetime (set REDIS_URL there).
+ * Redis: one connection per process listens; messages are sent on another
+ * (`notify`, the ORM's pool), so a ping that comes back proves delivery from
+ * one session to another, and a publish does not depend on the listening
+ * connection being up. Behind a transaction-pooling PgBouncer the listening
+ * client holds no server connection between statements, so nothing comes
+ * back and the caches keep their short lifetime (set CACHE_CHANNEL=none or
+ * REDIS_URL there: the LISTEN itself stays on a pooled server connection).
  */
 export class PostgresInvalidationChannel implements InvalidationChannel {
   readonly kind = 'postgres';
@@ -90,6 +109,8 @@ export class PostgresInvalidationChannel implements InvalidationChannel {
   constructor(
     private readonly url: string,
     private readonly connectTimeoutMs: number,
+    /** Runs `select pg_notify(channel, payload)` on a connection other than the listening one. */
+    private readonly notify: (channel: string, payload: string) => Promise<void>,
   ) {}
 
   start(listener: ChannelListener): Promise<void> {
@@ -97,17 +118,13 @@ export class PostgresInvalidationChannel implements InvalidationChannel {
     return this.connect();
   }
 
-  /** One statement at a time on the connection (pg deprecates overlapping queries). */
-  private sending: Promise<unknown> = Promise.resolve();
-
   publish(raw: string): Promise<void> {
-    const sent = this.sending.then(async () => {
-      const client = this.client;
-      if (!client) throw new Error('the cache invalidation connection is not open');
-      await client.query('select pg_notify($1, $2)', [POSTGRES_CHANNEL, raw]);
-    });
-    this.sending = sent.catch(() => undefined);
-    return sent;
+    return this.notify(POSTGRES_CHANNEL, raw);
+  }
+
+  reset(): void {
+    // Ending it emits `end`: the usual path, lost() and a reconnect.
+    void this.client?.end().catch(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -124,6 +141,9 @@ export class PostgresInvalidationChannel implements InvalidationChannel {
       ssl: sslFromUrl(this.url),
       application_name: 'groundwork-cache-invalidation',
       connectionTimeoutMillis: this.connectTimeoutMs,
+      // An idle listener notices a dead peer (a failover, a dropped NAT entry) in minutes,
+      // not hours; SharedCaches also resets a channel whose pings stop coming back.
+      keepAlive: true,
     });
     let broken = false;
     const onBroken = (error?: Error) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../clock';
 import { RedisConnection } from '../redis-connection';
 import { TtlCache } from '../ttl-cache';
@@ -168,18 +169,26 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
   private lastEcho = Number.NEGATIVE_INFINITY;
   private pings = 0;
   private pinger?: NodeJS.Timeout;
+  private startedAt = 0;
 
   constructor(
     redis: RedisConnection,
     private readonly clock: Clock,
     @InjectConfig() config: AppConfig,
+    em: EntityManager,
   ) {
     this.ttlMs = config.caches.ttlMs;
     const url = config.database.url?.reveal();
     if (config.caches.channel === 'redis' && redis.client)
       this.channel = new RedisInvalidationChannel(redis.client);
     else if (config.caches.channel === 'postgres' && url)
-      this.channel = new PostgresInvalidationChannel(url, config.database.connectTimeoutMs);
+      this.channel = new PostgresInvalidationChannel(
+        url,
+        config.database.connectTimeoutMs,
+        async (channel, payload) => {
+          await em.getConnection().execute('select pg_notify(?, ?)', [channel, payload]);
+        },
+      );
   }
 
   /**
@@ -231,6 +240,7 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
         `The cache invalidation channel (${channel.kind}) does not answer: caches keep their short lifetime until it does.`,
       );
     }
+    this.startedAt = performance.now();
     this.ping();
     this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS);
     this.pinger.unref();
@@ -241,7 +251,32 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
     await this.channel?.stop();
   }
 
+  /** performance.now() of the last reset of a channel that stopped delivering. */
+  private lastReset = Number.NEGATIVE_INFINITY;
+  private warnedSilent = false;
+  /** Whether any own ping ever came back (a channel that never delivered is not reset over and over). */
+  private deliveredOnce = false;
+
   private ping(): void {
+    const now = performance.now();
+    const silentFor = now - Math.max(this.lastEcho, this.lastReset, this.startedAt);
+    if (silentFor > 2 * LIVE_WINDOW_MS) {
+      if (this.deliveredOnce) {
+        // It delivered before: a half-open connection, or a subscription lost without a
+        // close. A new connection costs little; stale copies cost more.
+        this.logger.warn(
+          `The cache invalidation channel (${this.channelKind}) went silent: reconnecting.`,
+        );
+        this.lastReset = now;
+        this.channel?.reset();
+      } else if (!this.warnedSilent) {
+        // Never delivered: a LISTEN behind a transaction pooler, most likely.
+        this.warnedSilent = true;
+        this.logger.warn(
+          `No ping came back through the cache invalidation channel (${this.channelKind}); caches keep their short lifetime. Behind a transaction-pooling PgBouncer set REDIS_URL or CACHE_CHANNEL=none.`,
+        );
+      }
+    }
     this.publish({ origin: this.origin, ping: ++this.pings }, true);
   }
 
@@ -271,6 +306,7 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
     // A ping back after a silence: messages in between may be lost.
     if (!this.live()) this.dropAll();
     this.lastEcho = performance.now();
+    this.deliveredOnce = true;
   }
 
   private dropAll(): void {

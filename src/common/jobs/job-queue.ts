@@ -156,6 +156,9 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     data: Data,
     options: { singletonKey?: string; startAfter?: Date } = {},
   ): Promise<string | null> {
+    // After shutdown began, start() would boot a new pg-boss that nothing stops.
+    if (this.closing && !this.boss)
+      throw new Error(`The job queue is shut down (${name} not sent)`);
     const boss = await this.start();
     if (!this.queues.has(name)) throw new Error(`Unknown queue ${name}`);
     const id = await boss.send(name, data, options);
