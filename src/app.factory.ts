@@ -14,6 +14,7 @@ import { APP_CONFIG } from './config/config.module';
 import { setupOpenApi } from './openapi';
 import { instrumentHttp } from './observability/http-metrics';
 import { Metrics } from './observability/metrics';
+import { SharedCaches } from './common/cache/shared-caches';
 import { RAW_BODY_ROUTES } from './billing/webhooks/webhook.controller';
 import { UPLOAD_CONTENT_TYPES } from './support/attachments/attachment-type';
 import { ATTACHMENT_UPLOAD_ROUTE } from './support/attachments/attachment.controller';
@@ -77,6 +78,14 @@ export async function configureApp(app: NestFastifyApplication): Promise<NestFas
   // Before any route is added, so every one of them (and the docs) gets the headers.
   await registerSecurityHeaders(app, app.get<AppConfig>(APP_CONFIG));
   instrumentHttp(fastify, app.get(Metrics));
+  // A change is acknowledged once its cache invalidations have left for the other
+  // replicas (ADR 0026): the caller's next request, wherever it lands, sees it.
+  const caches = app.get(SharedCaches);
+  fastify.addHook('onSend', (_request, _reply, payload, done) => {
+    const pending = caches.published();
+    if (!pending) return done(null, payload);
+    void pending.then(() => done(null, payload));
+  });
   // Webhook signatures are computed over the exact bytes sent: those routes get
   // the raw body; every other route keeps Fastify's own (safe) JSON parser.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');

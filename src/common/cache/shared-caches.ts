@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../clock';
@@ -15,6 +16,8 @@ import {
 
 /** How long start-up waits for the subscription before serving without it. */
 const SUBSCRIBE_WAIT_MS = 1000;
+/** The longest a response waits for its invalidations to leave (see `published`). */
+const PUBLISH_WAIT_MS = 1000;
 
 /** Each process pings itself through the channel this often... */
 export const PING_INTERVAL_MS = 2_000;
@@ -280,15 +283,36 @@ export class SharedCaches implements OnModuleInit, OnApplicationShutdown {
     this.publish({ origin: this.origin, ping: ++this.pings }, true);
   }
 
+  /** Invalidations sent and not yet acknowledged by the channel. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /**
+   * Resolves once the invalidations sent so far have left (or failed, or
+   * PUBLISH_WAIT_MS passed); undefined when none is under way. The HTTP layer
+   * waits for it before answering, so a client told "done" finds the change
+   * on whichever replica serves its next request.
+   */
+  published(): Promise<void> | undefined {
+    if (this.inFlight.size === 0) return undefined;
+    const timer = new AbortController();
+    return Promise.race([
+      Promise.allSettled([...this.inFlight]).then(() => timer.abort()),
+      sleep(PUBLISH_WAIT_MS, undefined, { signal: timer.signal }).catch(() => undefined),
+    ]);
+  }
+
   private publish(message: ChannelMessage, quiet = false): void {
     if (!this.channel) return;
-    this.channel.publish(JSON.stringify(message)).catch((error: unknown) => {
+    const sent = this.channel.publish(JSON.stringify(message)).catch((error: unknown) => {
       if (quiet) return;
       this.logger.warn(
         { cache: message.cache, err: error },
         'Could not publish a cache invalidation: other replicas see the change within the short TTL.',
       );
     });
+    if (quiet) return;
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
   }
 
   private receive(raw: string): void {
