@@ -20,7 +20,7 @@ export interface ChannelListener {
  */
 export interface InvalidationChannel {
   readonly kind: 'redis' | 'postgres';
-  /** Resolves once subscribed, or rejects; keeps trying in the background either way. */
+  /** Resolves once subscribed (the PostgreSQL one rejects when its first try fails); keeps trying in the background. */
   start(listener: ChannelListener): Promise<void>;
   publish(raw: string): Promise<void>;
   /** Drops the subscription's connection and makes a new one (it stopped delivering). */
