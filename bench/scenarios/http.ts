@@ -223,7 +223,7 @@ function eachUserOnce(users: readonly { accessToken: string }[]): Endpoint {
   };
 }
 
-export function criticalEndpoints(data: HttpDataSet): Endpoint[] {
+function criticalEndpoints(data: HttpDataSet): Endpoint[] {
   const random = prng(11);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
   const json = { 'content-type': 'application/json' };

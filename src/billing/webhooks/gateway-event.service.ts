@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Clock } from '../../common/clock';
+import { inLanes } from '../../common/in-lanes';
 import { JobQueue } from '../../common/jobs/job-queue';
 import { AuditService } from '../../tenancy/audit/audit.service';
 import { BillingErrorCode, BillingException } from '../billing.exception';
@@ -193,29 +194,24 @@ export class GatewayEventService implements OnModuleInit, OnApplicationShutdown 
           { fields: ['id'], limit: DRAIN_BATCH, orderBy: { receivedAt: 'asc', id: 'asc' } },
         );
       if (batch.length === 0) return done;
-      let next = 0;
-      const lane = async () => {
-        while (next < batch.length) {
-          const { id } = batch[next++];
-          try {
-            await this.process(id);
-          } catch (error) {
-            // process() recorded the failure (attempts + 1); its own job retries it
-            // after the queue's retry delay, with backoff from there on.
-            this.logger.warn(
-              { err: error, eventId: id },
-              'a gateway event failed; retried by its job',
-            );
-            await this.jobs.send(
-              GATEWAY_EVENT_QUEUE,
-              { eventId: id },
-              // pg-boss schedules in real time (the database's clock), not the app's.
-              { singletonKey: id, startAfter: new Date(Date.now() + RETRY_DELAY_SECONDS * 1000) },
-            );
-          }
+      await inLanes(batch, DRAIN_LANES, async ({ id }) => {
+        try {
+          await this.process(id);
+        } catch (error) {
+          // process() recorded the failure (attempts + 1); its own job retries it
+          // after the queue's retry delay, with backoff from there on.
+          this.logger.warn(
+            { err: error, eventId: id },
+            'a gateway event failed; retried by its job',
+          );
+          await this.jobs.send(
+            GATEWAY_EVENT_QUEUE,
+            { eventId: id },
+            // pg-boss schedules in real time (the database's clock), not the app's.
+            { singletonKey: id, startAfter: new Date(Date.now() + RETRY_DELAY_SECONDS * 1000) },
+          );
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(DRAIN_LANES, batch.length) }, lane));
+      });
       done += batch.length;
     }
   }

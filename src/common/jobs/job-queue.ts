@@ -16,6 +16,7 @@ import { InjectConfig } from '../../config/config.module';
 import { sslFromUrl } from '../../database/orm.config';
 import { Metrics } from '../../observability/metrics';
 import { withDeadline } from '../../observability/scrape';
+import { inLanes } from '../in-lanes';
 
 /** How long shutdown waits for running handlers. */
 const SHUTDOWN_WAIT_MS = 20_000;
@@ -285,16 +286,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
         });
       }
     };
-    // `concurrency` lanes, each taking the next job of the batch when its last one ends.
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < jobs.length) await handleOne(jobs[next++]);
-    };
-    const lanes = Math.max(1, Math.min(queue.concurrency ?? 1, jobs.length));
-    // Settled, not raced: the batch ends (for shutdown's wait) only when every lane has.
-    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
-    const broken = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (broken) throw broken.reason;
+    // `concurrency` lanes; the batch ends (for shutdown's wait) only when every lane has.
+    await inLanes(jobs, queue.concurrency ?? 1, handleOne);
     // A full batch means more is waiting: fetch again without the polling pause.
     const self = this.workers.get(queue.name);
     if (jobs.length === batchSize && self) boss.notifyWorker(self);
